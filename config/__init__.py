@@ -1,0 +1,5 @@
+"""Settings for Torace."""
+
+from config.settings import Settings, SettingsError, load_settings
+
+__all__ = ["Settings", "SettingsError", "load_settings"]

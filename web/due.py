@@ -1,0 +1,83 @@
+"""Periodic work: reminders, feedback requests and mail delivery."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from web.extensions import db
+from web.links import link_url
+from web.models import MentoringSession, Series
+from web.outbox import deliver_pending, queue_mail
+from web.states import move_series, move_session
+
+log = logging.getLogger(__name__)
+REMINDER_LEAD = timedelta(hours=24)
+BOOKED = ("invited", "confirmed", "rescheduled")
+
+
+def run_due(now: datetime) -> dict[str, int]:
+    """Run every piece of periodic work that is due at ``now``, once."""
+    counts = {
+        "reminders": send_reminders(now),
+        "feedback_requests": send_feedback_requests(now),
+    }
+    counts.update(deliver_pending(now))
+    return counts
+
+
+def send_reminders(now: datetime) -> int:
+    """Queue a reminder for each booked session starting within a day; commit."""
+    sessions = db.session.scalars(
+        db.select(MentoringSession).filter(
+            MentoringSession.status.in_(BOOKED),
+            MentoringSession.reminder_sent_at.is_(None),
+            MentoringSession.start > now,
+            MentoringSession.start <= now + REMINDER_LEAD,
+        )
+    ).all()
+    for session in sessions:
+        series = session.series
+        for person in (series.mentor, series.mentee):
+            other = series.mentee if person.id == series.mentor_id else series.mentor
+            queue_mail("reminder", session.uid, person,
+                       f"Tomorrow: mentoring session {session.position} with "
+                       f"{other.name}", "reminder", session=session, series=series,
+                       other=other)
+        session.reminder_sent_at = now
+    db.session.commit()
+    return len(sessions)
+
+
+def send_feedback_requests(now: datetime) -> int:
+    """Mark ended sessions completed and ask both people for feedback; commit."""
+    sessions = db.session.scalars(
+        db.select(MentoringSession).filter(
+            MentoringSession.status.in_(BOOKED),
+            MentoringSession.feedback_requested_at.is_(None),
+            MentoringSession.end <= now,
+        )
+    ).all()
+    for session in sessions:
+        move_session(session, "completed", "torace")
+        session.feedback_requested_at = now
+        series = session.series
+        for person in (series.mentor, series.mentee):
+            queue_mail(
+                "feedback-request", session.uid, person,
+                f"How was your mentoring session on {session.start:%d %b}?",
+                "feedback_request", session=session, series=series,
+                feedback_url=link_url("feedback", person.id, session.id),
+                rate_urls={n: link_url("rate", person.id, session.id, extra=str(n))
+                           for n in range(1, 6)},
+            )
+        _complete_series(series)
+    db.session.commit()
+    return len(sessions)
+
+
+def _complete_series(series: Series) -> None:
+    if series.status in BOOKED and all(
+        s.status in ("completed", "cancelled") for s in series.sessions
+    ):
+        move_series(series, "completed", "torace")

@@ -1,0 +1,111 @@
+"""Signed links: one person, one object, one action, one state.
+
+Each purpose has its own itsdangerous salt and maximum age. The payload
+carries a fingerprint of the state the link was issued for; a link whose
+fingerprint no longer matches is out of date and changes nothing. Keys are
+tried newest first, so links signed before a key rotation keep working
+until the old key is dropped from ``TORACE_OLD_SECRET_KEYS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+
+# Maximum age of each kind of link. Series actions live as long as a series
+# can reasonably wait for an answer; feedback and self-service links outlive
+# the program window so a late click still works.
+MAX_AGE: dict[str, timedelta] = {
+    "confirm": timedelta(days=30),
+    "decline": timedelta(days=30),
+    "cancel-session": timedelta(days=60),
+    "another-time": timedelta(days=30),
+    "feedback": timedelta(days=90),
+    "rate": timedelta(days=90),
+    "my-mentoring": timedelta(days=90),
+    "approve": timedelta(days=14),
+    "unsubscribe": timedelta(days=365),
+    "request": timedelta(days=60),
+    "volunteer": timedelta(days=30),
+    "reconnect": timedelta(days=14),
+    "fresh-link": timedelta(days=365),
+}
+
+
+class LinkInvalid(Exception):
+    """The token is tampered, malformed or for another purpose."""
+
+
+class LinkExpired(Exception):
+    """The token was valid but is older than its purpose allows."""
+
+    def __init__(self, claim: LinkClaim | None) -> None:
+        super().__init__("link expired")
+        self.claim = claim
+
+
+@dataclass(frozen=True)
+class LinkClaim:
+    purpose: str
+    person_id: int
+    object_id: int
+    fingerprint: str
+    extra: str = ""
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    if purpose not in MAX_AGE:
+        raise KeyError(f"no link purpose {purpose!r}")
+    keys = list(current_app.config["TORACE"].secret_keys)
+    return URLSafeTimedSerializer(keys, salt=f"torace.link.{purpose}")
+
+
+def make_token(claim: LinkClaim) -> str:
+    payload: dict[str, Any] = {
+        "p": claim.person_id,
+        "o": claim.object_id,
+        "f": claim.fingerprint,
+    }
+    if claim.extra:
+        payload["x"] = claim.extra
+    return _serializer(claim.purpose).dumps(payload)
+
+
+def read_token(purpose: str, token: str) -> LinkClaim:
+    """Verify ``token`` for ``purpose``; raise LinkExpired or LinkInvalid."""
+    serializer = _serializer(purpose)
+    max_age = int(MAX_AGE[purpose].total_seconds())
+    try:
+        payload = serializer.loads(token, max_age=max_age)
+    except SignatureExpired as error:
+        raise LinkExpired(_claim(purpose, error.payload)) from None
+    except BadData:
+        raise LinkInvalid() from None
+    claim = _claim(purpose, payload)
+    if claim is None:
+        raise LinkInvalid()
+    return claim
+
+
+def _claim(purpose: str, payload: Any) -> LinkClaim | None:
+    if not isinstance(payload, dict):
+        return None
+    person, obj = payload.get("p"), payload.get("o")
+    fingerprint, extra = payload.get("f", ""), payload.get("x", "")
+    if not isinstance(person, int) or not isinstance(obj, int):
+        return None
+    if not isinstance(fingerprint, str) or not isinstance(extra, str):
+        return None
+    return LinkClaim(purpose, person, obj, fingerprint, extra)
+
+
+def link_url(purpose: str, person_id: int, object_id: int, fingerprint: str = "",
+             extra: str = "") -> str:
+    """Build the absolute URL of a signed link, for use in an email."""
+    token = make_token(LinkClaim(purpose, person_id, object_id, fingerprint, extra))
+    base = current_app.config["TORACE"].base_url.rstrip("/")
+    return f"{base}/l/{purpose}/{token}"

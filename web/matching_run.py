@@ -1,0 +1,208 @@
+"""A matching run: open requests in, series pending approval out."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from matching.engine import plan_program, validate_rules
+from matching.model import Interval, MatchPlan, ProgramRules
+from matching.model import Mentor as EngineMentor
+from matching.model import Request as EngineRequest
+from web.audit import record
+from web.availability import availability_for, program_window, read_busy
+from web.extensions import db
+from web.models import (
+    Match,
+    Membership,
+    MentoringSession,
+    Person,
+    Program,
+    Request,
+    Series,
+)
+from web.states import ACTIVE
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+
+
+class ProgramSettingsError(ValueError):
+    """The program cannot be matched as configured; the message says what to change."""
+
+
+@dataclass
+class RunSummary:
+    requests: int = 0
+    matched: int = 0
+    unmatched: list[tuple[Request, str]] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+
+
+def engine_rules(program: Program, held: list[tuple[int, Interval]]) -> ProgramRules:
+    start, end = program_window(program)
+    options = program.options
+    return ProgramRules(
+        kind=program.kind,  # type: ignore[arg-type]
+        sessions=program.sessions,
+        session_minutes=program.session_minutes,
+        window_start=start,
+        window_end=end,
+        min_days_between=program.min_days_between,
+        buffer_minutes=program.buffer_minutes,
+        min_notice_minutes=program.min_notice_hours * 60,
+        grid_minutes=int(options.get("grid_minutes", 15)),
+        site_rule=program.site_rule,  # type: ignore[arg-type]
+        synonyms=tuple(frozenset(g) for g in options.get("synonyms", [])),
+        related=tuple(frozenset(g) for g in options.get("related", [])),
+        held=tuple(held),
+    )
+
+
+def run_matching(
+    program: Program, now: datetime, actor: str = "cli",
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Match the open requests of ``program`` and hold their sessions; commit."""
+    requests = _open_requests(program)
+    members = _members(program)
+    mentors = [m for m in members if m.is_mentor and not m.person.paused]
+    people = {m.person.id: m.person for m in members}
+    held = _held_intervals(people.keys())
+    rules = engine_rules(program, held)
+
+    problems = validate_rules(rules)
+    if not any(m.effective_capacity > 0 for m in mentors) and requests:
+        problems.append(
+            "every mentor has capacity 0; raise mentor_capacity or a mentor's capacity"
+        )
+    if problems:
+        raise ProgramSettingsError("; ".join(problems))
+
+    busy = _read_all_busy(program, people.values(), rules, progress)
+    plan = plan_program(
+        rules,
+        [_engine_mentor(m, program, busy) for m in mentors],
+        [_engine_request(r, program, busy) for r in requests],
+        now,
+    )
+    summary = _store_plan(program, plan, {r.id: r for r in requests}, actor)
+    log.info("matched %d of %d requests in program %s",
+             summary.matched, summary.requests, program.slug)
+    return summary
+
+
+def _open_requests(program: Program) -> list[Request]:
+    return list(db.session.scalars(
+        db.select(Request)
+        .filter(Request.program_id == program.id,
+                Request.status.in_(("open", "unmatched")))
+        .order_by(Request.id)
+    ))
+
+
+def _members(program: Program) -> list[Membership]:
+    return list(db.session.scalars(
+        db.select(Membership).filter_by(program_id=program.id).order_by(Membership.id)
+    ))
+
+
+def _held_intervals(person_ids: Iterable[int]) -> list[tuple[int, Interval]]:
+    """Sessions already holding time for these people, in any program."""
+    ids = list(person_ids)
+    rows = db.session.execute(
+        db.select(Series.mentor_id, Series.mentee_id, MentoringSession.start,
+                  MentoringSession.end)
+        .join(MentoringSession.series)
+        .filter(MentoringSession.status.in_(ACTIVE))
+        .filter(Series.mentor_id.in_(ids) | Series.mentee_id.in_(ids))
+    )
+    held: list[tuple[int, Interval]] = []
+    for mentor_id, mentee_id, start, end in rows:
+        held += [(mentor_id, (start, end)), (mentee_id, (start, end))]
+    return held
+
+
+def _read_all_busy(
+    program: Program, people: Iterable[Person], rules: ProgramRules,
+    progress: Progress | None,
+) -> dict[int, list]:  # type: ignore[type-arg]
+    margin = timedelta(days=1)
+    start, end = rules.window_start - margin, rules.window_end + margin
+    people = list(people)
+    busy = {}
+    for done, person in enumerate(people, start=1):
+        busy[person.id] = read_busy(person, program, start, end)
+        if progress:
+            progress("reading calendars", done, len(people))
+    return busy
+
+
+def _engine_mentor(m: Membership, program: Program, busy: dict) -> EngineMentor:  # type: ignore[type-arg]
+    load = db.session.scalar(
+        db.select(db.func.count(Series.id)).filter(
+            Series.program_id == program.id,
+            Series.mentor_id == m.person_id,
+            Series.status.not_in(("cancelled", "declined")),
+        )
+    ) or 0
+    person = m.person
+    return EngineMentor(
+        id=person.id,
+        topics=frozenset(m.offers),
+        site=person.site,
+        capacity=m.effective_capacity,
+        availability=availability_for(person, program, busy[person.id]),
+        load=load,
+        title=person.title,
+        tags=frozenset(t.strip() for t in person.tags.split(";") if t.strip()),
+    )
+
+
+def _engine_request(r: Request, program: Program, busy: dict) -> EngineRequest:  # type: ignore[type-arg]
+    person = r.mentee
+    return EngineRequest(
+        id=r.id,
+        mentee_id=person.id,
+        topic=r.topic.name,
+        site=person.site,
+        availability=availability_for(person, program, busy[person.id]),
+        title=person.title,
+        tags=frozenset(t.strip() for t in person.tags.split(";") if t.strip()),
+    )
+
+
+def _store_plan(
+    program: Program, plan: MatchPlan, requests: dict[int, Request], actor: str
+) -> RunSummary:
+    summary = RunSummary(requests=len(requests))
+    for found in plan.matches:
+        request = requests[found.request_id]
+        match = Match(program_id=program.id, request=request, mentor_id=found.mentor_id,
+                      score=found.score, reasons=list(found.reasons))
+        series = Series(program=program, match=match, mentor_id=found.mentor_id,
+                        mentee_id=request.mentee_id, status="pending-approval")
+        for position, planned in enumerate(found.sessions, start=1):
+            series.sessions.append(MentoringSession(
+                position=position, start=planned.start, end=planned.end,
+                status="pending-approval", uid=f"{uuid.uuid4()}@torace",
+            ))
+        request.status, request.unmatched_reason = "matched", ""
+        db.session.add(series)
+        db.session.flush()
+        record(actor, "series.pending-approval", series, match=match.id,
+               reasons=list(found.reasons))
+        summary.series.append(series)
+    summary.matched = len(plan.matches)
+
+    for missing in plan.unmatched:
+        request = requests[missing.request_id]
+        request.status, request.unmatched_reason = "unmatched", missing.message
+        summary.unmatched.append((request, missing.message))
+    record(actor, "matching.run", program, matched=summary.matched,
+           requests=summary.requests)
+    db.session.commit()
+    return summary
