@@ -1,0 +1,315 @@
+"""Bookable slots in the mutual free time of several participants.
+
+Grid rule: the common hours of all participants are the intersection of
+their weekly hours (after date overrides) as merged UTC windows. Slot
+starts step by ``interval_minutes`` (default: the session length) from the
+start of each common-hours window, and a slot is listed when the whole
+session fits inside that window. The search window, the minimum notice and
+busy time never move the grid; they only remove starts from it. So a
+60-minute grid on hours 09:00-17:00 offers 09:00, 10:00, ... in local time
+on both sides of a DST change, and hours that cross midnight offer slots
+that cross midnight.
+
+A start ``s`` is listed when, in addition:
+
+- ``start <= s`` and ``s + length <= end`` (the session lies in the window);
+- ``s >= now + min_notice_minutes``;
+- no busy interval of any participant overlaps
+  ``[s - buffer_before, s + length + buffer_after)``. Busy intervals just
+  outside the search window count when their buffer reaches in.
+
+``check_slot`` applies the same rules to one start and says which failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import numpy as np
+
+from matching.hours import load_zone, parse_hours_cached, window_minutes
+from matching.intervals import IntArray, intersect, merge_arrays, overlaps_any
+from matching.model import Availability, Interval, PlannedSession
+from matching.timebase import (
+    from_minutes,
+    require_aware,
+    to_minutes_ceil,
+    to_minutes_floor,
+)
+
+logger = logging.getLogger(__name__)
+
+EMPTY = np.zeros(0, dtype=np.int64)
+
+
+@dataclass
+class SlotQuery:
+    """What to search for: session length, search window, grid and rules."""
+
+    length_minutes: int
+    start: datetime
+    end: datetime
+    interval_minutes: int | None = None
+    now: datetime | None = None
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    min_notice_minutes: int = 0
+
+    def __post_init__(self) -> None:
+        require_aware(self.start, "query start")
+        require_aware(self.end, "query end")
+        if self.now is not None:
+            require_aware(self.now, "query now")
+        if self.length_minutes <= 0:
+            raise ValueError(
+                f"Session length {self.length_minutes} minutes is invalid;"
+                " use a positive number of minutes such as 45."
+            )
+        if self.interval_minutes is not None and self.interval_minutes <= 0:
+            raise ValueError(
+                f"Slot interval {self.interval_minutes} minutes is invalid;"
+                " use a positive number of minutes such as 15, or None."
+            )
+        for name in ("buffer_before_minutes", "buffer_after_minutes"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more minutes.")
+
+    @property
+    def step_minutes(self) -> int:
+        """Distance between slot starts on the grid, in minutes."""
+        return self.interval_minutes or self.length_minutes
+
+
+@dataclass(frozen=True)
+class Search:
+    """A SlotQuery and its participants turned into integer minutes."""
+
+    length: int
+    step: int
+    first_start: int
+    """Earliest allowed start: the window start or now plus notice."""
+    window_start: int
+    window_end: int
+    notice_start: int
+    buffer_before: int
+    buffer_after: int
+    windows: tuple[tuple[int, int], ...]
+    """Common hours of all participants."""
+    blocked_starts: IntArray
+    blocked_ends: IntArray
+    """Busy time of all participants, merged, widened by the buffers."""
+
+    @property
+    def last_start(self) -> int:
+        """Latest start whose session still ends inside the search window."""
+        return self.window_end - self.length
+
+
+def prepare(
+    query: SlotQuery,
+    participants: Sequence[Availability],
+    extra_busy: Iterable[tuple[int, int]] = (),
+) -> Search:
+    """Turn a query into integer minutes: common hours and blocked time."""
+    if not participants:
+        raise ValueError("A slot search needs at least one participant.")
+
+    window_start = to_minutes_ceil(query.start)
+    window_end = to_minutes_floor(query.end)
+    notice_start = window_start
+    if query.now is not None:
+        notice_start = to_minutes_ceil(query.now) + query.min_notice_minutes
+
+    windows = common_hours(participants, window_start, window_end)
+    busy_starts, busy_ends = busy_arrays(participants, extra_busy)
+    blocked_starts, blocked_ends = merge_arrays(
+        busy_starts - query.buffer_after_minutes,
+        busy_ends + query.buffer_before_minutes,
+    )
+    return Search(
+        length=query.length_minutes,
+        step=query.step_minutes,
+        first_start=max(window_start, notice_start),
+        window_start=window_start,
+        window_end=window_end,
+        notice_start=notice_start,
+        buffer_before=query.buffer_before_minutes,
+        buffer_after=query.buffer_after_minutes,
+        windows=windows,
+        blocked_starts=blocked_starts,
+        blocked_ends=blocked_ends,
+    )
+
+
+def common_hours(
+    participants: Sequence[Availability], start: int, end: int
+) -> tuple[tuple[int, int], ...]:
+    """Return the merged UTC windows where every participant is in hours."""
+    common: list[tuple[int, int]] | None = None
+    for person in participants:
+        windows = person_windows(person, start, end)
+        common = list(windows) if common is None else intersect(common, windows)
+    return tuple(common or ())
+
+
+def person_windows(
+    person: Availability, start: int, end: int
+) -> tuple[tuple[int, int], ...]:
+    """Return one participant's hours as merged UTC windows in minutes."""
+    hours = parse_hours_cached(person.hours)
+    load_zone(person.timezone)
+    return window_minutes(
+        hours, person.timezone, start, end, tuple(sorted(person.overrides))
+    )
+
+
+def busy_arrays(
+    participants: Sequence[Availability], extra_busy: Iterable[tuple[int, int]] = ()
+) -> tuple[IntArray, IntArray]:
+    """Return the busy time of all participants as unmerged minute arrays."""
+    parts_starts = [busy_minutes(person.busy)[0] for person in participants]
+    parts_ends = [busy_minutes(person.busy)[1] for person in participants]
+    extra = list(extra_busy)
+    if extra:
+        parts_starts.append(np.array([s for s, _ in extra], dtype=np.int64))
+        parts_ends.append(np.array([e for _, e in extra], dtype=np.int64))
+    return np.concatenate(parts_starts), np.concatenate(parts_ends)
+
+
+@lru_cache(maxsize=65536)
+def busy_minutes(busy: tuple[Interval, ...]) -> tuple[IntArray, IntArray]:
+    """Convert busy intervals to merged minute arrays (starts down, ends up)."""
+    if not busy:
+        return EMPTY, EMPTY
+    for start, _ in busy[:1]:
+        require_aware(start, "busy interval start")
+
+    stamps = np.fromiter(
+        (moment.timestamp() for pair in busy for moment in pair),
+        dtype=np.float64,
+        count=2 * len(busy),
+    )
+    starts = np.floor(stamps[0::2] / 60).astype(np.int64)
+    ends = np.ceil(stamps[1::2] / 60).astype(np.int64)
+    return merge_arrays(starts, ends)
+
+
+def grid_starts(search: Search) -> IntArray:
+    """Return every grid start inside the common hours and the search window."""
+    if not search.windows:
+        return EMPTY
+
+    bounds = np.array(search.windows, dtype=np.int64)
+    anchors, window_ends = bounds[:, 0], bounds[:, 1]
+    last = np.minimum(window_ends - search.length, search.last_start)
+    skipped = np.maximum(0, -((anchors - search.first_start) // search.step))
+    first = anchors + skipped * search.step
+    counts = np.where(last >= first, (last - first) // search.step + 1, 0)
+
+    total = int(counts.sum())
+    if total == 0:
+        return EMPTY
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(
+        np.cumsum(counts) - counts, counts
+    )
+    return np.repeat(first, counts) + offsets * search.step
+
+
+def valid_starts(search: Search) -> IntArray:
+    """Return the sorted grid starts that no blocked time overlaps."""
+    starts = grid_starts(search)
+    clash = overlaps_any(
+        search.blocked_starts, search.blocked_ends, starts, starts + search.length
+    )
+    return starts[~clash]
+
+
+def find_slots(
+    query: SlotQuery, participants: Sequence[Availability]
+) -> list[PlannedSession]:
+    """List every bookable slot, earliest first (see the module grid rule)."""
+    search = prepare(query, participants)
+    return [to_session(int(start), search.length) for start in valid_starts(search)]
+
+
+def to_session(start: int, length: int) -> PlannedSession:
+    """Build a PlannedSession from a start minute and a length."""
+    return PlannedSession(from_minutes(start), from_minutes(start + length))
+
+
+def check_slot(
+    query: SlotQuery, participants: Sequence[Availability], start: datetime
+) -> str | None:
+    """Return None when ``start`` would be listed, else why it would not."""
+    search = prepare(query, participants)
+    return explain_start(search, participants, start)
+
+
+def explain_start(
+    search: Search, participants: Sequence[Availability], start: datetime
+) -> str | None:
+    """Check one start against a prepared search; None means bookable."""
+    require_aware(start, "requested start")
+    label = describe(start)
+    exact = start.timestamp() / 60
+    minute = int(exact // 1)
+    end = minute + search.length
+
+    if minute < search.window_start or end > search.window_end:
+        return (
+            f"{label} is outside the search window"
+            f" {describe_minutes(search.window_start)} to"
+            f" {describe_minutes(search.window_end)}."
+        )
+    if minute < search.notice_start:
+        return (
+            f"{label} is inside the minimum notice; the earliest bookable"
+            f" start is {describe_minutes(search.notice_start)}."
+        )
+
+    window = next((w for w in search.windows if w[0] <= minute and end <= w[1]), None)
+    if window is None:
+        return f"{label} is outside the common hours of the participants."
+    if exact != minute or (minute - window[0]) % search.step:
+        return (
+            f"{label} is off the grid; slots start every {search.step} minutes"
+            f" from {describe_minutes(window[0])}."
+        )
+
+    return explain_busy(search, participants, minute, label)
+
+
+def explain_busy(
+    search: Search, participants: Sequence[Availability], minute: int, label: str
+) -> str | None:
+    """Say whether busy time or its buffer blocks the session at ``minute``."""
+    end = minute + search.length
+    for number, person in enumerate(participants, start=1):
+        starts, ends = busy_minutes(person.busy)
+        if overlaps_any(starts, ends, np.array([minute]), np.array([end]))[0]:
+            return f"{label} is busy for participant {number}."
+
+    one = np.array([minute])
+    if overlaps_any(
+        search.blocked_starts, search.blocked_ends, one, one + search.length
+    )[0]:
+        return (
+            f"{label} is inside a buffer: the session needs"
+            f" {search.buffer_before} free minutes before it and"
+            f" {search.buffer_after} after it."
+        )
+    return None
+
+
+def describe(moment: datetime) -> str:
+    """Format a datetime for a message, in UTC."""
+    return moment.astimezone(from_minutes(0).tzinfo).strftime("%a %d %b %Y %H:%M UTC")
+
+
+def describe_minutes(minute: int) -> str:
+    """Format a minute since the epoch for a message, in UTC."""
+    return describe(from_minutes(minute))
