@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, getaddresses
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -226,8 +226,8 @@ def _sender_address(sender: str, sender_name: str) -> Address:
 
 def _recipient_address(recipient: str) -> str:
     """Return ``recipient`` after checking that it names one address."""
-    _name, address = parseaddr(recipient)
-    if "@" not in address or "," in address or _has_line_break(recipient):
+    addresses = [address for _, address in getaddresses([recipient]) if address]
+    if len(addresses) != 1 or "@" not in addresses[0] or _has_line_break(recipient):
         raise ValueError(
             f"recipient {recipient!r} is not one address such as "
             "'Zoe <zoe@example.org>'"
