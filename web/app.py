@@ -38,13 +38,14 @@ def create_app(
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from web import tasks
+    from web import filters, tasks
     from web.views import admin, errors, links
 
     app.extensions["torace.tasks"] = tasks.make_huey(settings)
     app.register_blueprint(admin.bp)
     app.register_blueprint(links.bp)
     errors.register(app)
+    filters.register(app)
     return app
 
 

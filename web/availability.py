@@ -77,15 +77,21 @@ def open_connection(
             timeout=settings.calendar_timeout_seconds,
         )
     except (CalendarError, ValueError, OSError) as error:
-        log.warning("calendar %s of person %s cannot be opened: %s",
-                    connection.id, connection.person_id, error)
+        log.warning(
+            "calendar %s of person %s cannot be opened: %s",
+            connection.id,
+            connection.person_id,
+            error,
+        )
         connection.status = "error"
         connection.last_error = str(error)[:2000]
         return None
 
 
 def availability_for(
-    person: Person, program: Program, busy: list[BusyInterval],
+    person: Person,
+    program: Program,
+    busy: list[BusyInterval],
     held: list[Interval] | None = None,
 ) -> Availability:
     """Build the engine's view of ``person``: zone, hours and blocking time."""

@@ -42,8 +42,10 @@ def event_spec(session: MentoringSession) -> EventSpec:
         end=session.end,
         timezone=mentor.timezone,
         organizer=Attendee(mentor.name, mentor.email),
-        attendees=(Attendee(mentor.name, mentor.email),
-                   Attendee(mentee.name, mentee.email)),
+        attendees=(
+            Attendee(mentor.name, mentor.email),
+            Attendee(mentee.name, mentee.email),
+        ),
         sequence=session.sequence,
     )
 

@@ -40,10 +40,16 @@ def send_reminders(now: datetime) -> int:
         series = session.series
         for person in (series.mentor, series.mentee):
             other = series.mentee if person.id == series.mentor_id else series.mentor
-            queue_mail("reminder", session.uid, person,
-                       f"Tomorrow: mentoring session {session.position} with "
-                       f"{other.name}", "reminder", session=session, series=series,
-                       other=other)
+            queue_mail(
+                "reminder",
+                session.uid,
+                person,
+                f"Tomorrow: mentoring session {session.position} with {other.name}",
+                "reminder",
+                session=session,
+                series=series,
+                other=other,
+            )
         session.reminder_sent_at = now
     db.session.commit()
     return len(sessions)
@@ -64,12 +70,18 @@ def send_feedback_requests(now: datetime) -> int:
         series = session.series
         for person in (series.mentor, series.mentee):
             queue_mail(
-                "feedback-request", session.uid, person,
+                "feedback-request",
+                session.uid,
+                person,
                 f"How was your mentoring session on {session.start:%d %b}?",
-                "feedback_request", session=session, series=series,
+                "feedback_request",
+                session=session,
+                series=series,
                 feedback_url=link_url("feedback", person.id, session.id),
-                rate_urls={n: link_url("rate", person.id, session.id, extra=str(n))
-                           for n in range(1, 6)},
+                rate_urls={
+                    n: link_url("rate", person.id, session.id, extra=str(n))
+                    for n in range(1, 6)
+                },
             )
         _complete_series(series)
     db.session.commit()

@@ -59,8 +59,18 @@ def _answer(session: MentoringSession, person: Person) -> Feedback | None:
 
 
 EXPORT_COLUMNS = (
-    "program", "series", "session", "session_start", "person_email", "person_name",
-    "role", "rating", "helped", "comment", "keep_meeting", "submitted_at",
+    "program",
+    "series",
+    "session",
+    "session_start",
+    "person_email",
+    "person_name",
+    "role",
+    "rating",
+    "helped",
+    "comment",
+    "keep_meeting",
+    "submitted_at",
 )
 
 
@@ -79,12 +89,22 @@ def export_csv(program: Program) -> str:
     for answer in rows:
         session = answer.session
         series = session.series
-        writer.writerow([
-            program.slug, series.id, session.id, session.start.isoformat(),
-            answer.person.email, answer.person.name,
-            series.role_of(answer.person_id), answer.rating, answer.helped,
-            answer.comment,
-            "" if answer.keep_meeting is None else ("yes" if answer.keep_meeting else "no"),
-            answer.updated_at.isoformat(),
-        ])
+        writer.writerow(
+            [
+                program.slug,
+                series.id,
+                session.id,
+                session.start.isoformat(),
+                answer.person.email,
+                answer.person.name,
+                series.role_of(answer.person_id),
+                answer.rating,
+                answer.helped,
+                answer.comment,
+                ""
+                if answer.keep_meeting is None
+                else ("yes" if answer.keep_meeting else "no"),
+                answer.updated_at.isoformat(),
+            ]
+        )
     return out.getvalue()

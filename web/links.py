@@ -103,8 +103,9 @@ def _claim(purpose: str, payload: Any) -> LinkClaim | None:
     return LinkClaim(purpose, person, obj, fingerprint, extra)
 
 
-def link_url(purpose: str, person_id: int, object_id: int, fingerprint: str = "",
-             extra: str = "") -> str:
+def link_url(
+    purpose: str, person_id: int, object_id: int, fingerprint: str = "", extra: str = ""
+) -> str:
     """Build the absolute URL of a signed link, for use in an email."""
     token = make_token(LinkClaim(purpose, person_id, object_id, fingerprint, extra))
     base = current_app.config["TORACE"].base_url.rstrip("/")

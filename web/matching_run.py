@@ -63,7 +63,9 @@ def engine_rules(program: Program, held: list[tuple[int, Interval]]) -> ProgramR
 
 
 def run_matching(
-    program: Program, now: datetime, actor: str = "cli",
+    program: Program,
+    now: datetime,
+    actor: str = "cli",
     progress: Progress | None = None,
 ) -> RunSummary:
     """Match the open requests of ``program`` and hold their sessions; commit."""
@@ -90,32 +92,48 @@ def run_matching(
         now,
     )
     summary = _store_plan(program, plan, {r.id: r for r in requests}, actor)
-    log.info("matched %d of %d requests in program %s",
-             summary.matched, summary.requests, program.slug)
+    log.info(
+        "matched %d of %d requests in program %s",
+        summary.matched,
+        summary.requests,
+        program.slug,
+    )
     return summary
 
 
 def _open_requests(program: Program) -> list[Request]:
-    return list(db.session.scalars(
-        db.select(Request)
-        .filter(Request.program_id == program.id,
-                Request.status.in_(("open", "unmatched")))
-        .order_by(Request.id)
-    ))
+    return list(
+        db.session.scalars(
+            db.select(Request)
+            .filter(
+                Request.program_id == program.id,
+                Request.status.in_(("open", "unmatched")),
+            )
+            .order_by(Request.id)
+        )
+    )
 
 
 def _members(program: Program) -> list[Membership]:
-    return list(db.session.scalars(
-        db.select(Membership).filter_by(program_id=program.id).order_by(Membership.id)
-    ))
+    return list(
+        db.session.scalars(
+            db.select(Membership)
+            .filter_by(program_id=program.id)
+            .order_by(Membership.id)
+        )
+    )
 
 
 def _held_intervals(person_ids: Iterable[int]) -> list[tuple[int, Interval]]:
     """Sessions already holding time for these people, in any program."""
     ids = list(person_ids)
     rows = db.session.execute(
-        db.select(Series.mentor_id, Series.mentee_id, MentoringSession.start,
-                  MentoringSession.end)
+        db.select(
+            Series.mentor_id,
+            Series.mentee_id,
+            MentoringSession.start,
+            MentoringSession.end,
+        )
         .join(MentoringSession.series)
         .filter(MentoringSession.status.in_(ACTIVE))
         .filter(Series.mentor_id.in_(ids) | Series.mentee_id.in_(ids))
@@ -127,7 +145,9 @@ def _held_intervals(person_ids: Iterable[int]) -> list[tuple[int, Interval]]:
 
 
 def _read_all_busy(
-    program: Program, people: Iterable[Person], rules: ProgramRules,
+    program: Program,
+    people: Iterable[Person],
+    rules: ProgramRules,
     progress: Progress | None,
 ) -> dict[int, list]:  # type: ignore[type-arg]
     margin = timedelta(days=1)
@@ -142,13 +162,16 @@ def _read_all_busy(
 
 
 def _engine_mentor(m: Membership, program: Program, busy: dict) -> EngineMentor:  # type: ignore[type-arg]
-    load = db.session.scalar(
-        db.select(db.func.count(Series.id)).filter(
-            Series.program_id == program.id,
-            Series.mentor_id == m.person_id,
-            Series.status.not_in(("cancelled", "declined")),
+    load = (
+        db.session.scalar(
+            db.select(db.func.count(Series.id)).filter(
+                Series.program_id == program.id,
+                Series.mentor_id == m.person_id,
+                Series.status.not_in(("cancelled", "declined")),
+            )
         )
-    ) or 0
+        or 0
+    )
     person = m.person
     return EngineMentor(
         id=person.id,
@@ -181,20 +204,40 @@ def _store_plan(
     summary = RunSummary(requests=len(requests))
     for found in plan.matches:
         request = requests[found.request_id]
-        match = Match(program_id=program.id, request=request, mentor_id=found.mentor_id,
-                      score=found.score, reasons=list(found.reasons))
-        series = Series(program=program, match=match, mentor_id=found.mentor_id,
-                        mentee_id=request.mentee_id, status="pending-approval")
+        match = Match(
+            program_id=program.id,
+            request=request,
+            mentor_id=found.mentor_id,
+            score=found.score,
+            reasons=list(found.reasons),
+        )
+        series = Series(
+            program=program,
+            match=match,
+            mentor_id=found.mentor_id,
+            mentee_id=request.mentee_id,
+            status="pending-approval",
+        )
         for position, planned in enumerate(found.sessions, start=1):
-            series.sessions.append(MentoringSession(
-                position=position, start=planned.start, end=planned.end,
-                status="pending-approval", uid=f"{uuid.uuid4()}@torace",
-            ))
+            series.sessions.append(
+                MentoringSession(
+                    position=position,
+                    start=planned.start,
+                    end=planned.end,
+                    status="pending-approval",
+                    uid=f"{uuid.uuid4()}@torace",
+                )
+            )
         request.status, request.unmatched_reason = "matched", ""
         db.session.add(series)
         db.session.flush()
-        record(actor, "series.pending-approval", series, match=match.id,
-               reasons=list(found.reasons))
+        record(
+            actor,
+            "series.pending-approval",
+            series,
+            match=match.id,
+            reasons=list(found.reasons),
+        )
         summary.series.append(series)
     summary.matched = len(plan.matches)
 
@@ -202,7 +245,12 @@ def _store_plan(
         request = requests[missing.request_id]
         request.status, request.unmatched_reason = "unmatched", missing.message
         summary.unmatched.append((request, missing.message))
-    record(actor, "matching.run", program, matched=summary.matched,
-           requests=summary.requests)
+    record(
+        actor,
+        "matching.run",
+        program,
+        matched=summary.matched,
+        requests=summary.requests,
+    )
     db.session.commit()
     return summary

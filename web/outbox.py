@@ -19,8 +19,9 @@ from web.models.types import utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
-NON_ESSENTIAL = frozenset({"reminder", "call-for-requests", "call-for-mentors",
-                           "nudge", "feedback-request"})
+NON_ESSENTIAL = frozenset(
+    {"reminder", "call-for-requests", "call-for-mentors", "nudge", "feedback-request"}
+)
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,13 @@ def queue_mail(
         method=invitation.method if invitation else None,
         list_unsubscribe=unsubscribe,
     )
-    row = OutboxMessage(message_id=message_id, kind=kind, recipient=person.email,
-                        subject=subject, raw=message.as_bytes())
+    row = OutboxMessage(
+        message_id=message_id,
+        kind=kind,
+        recipient=person.email,
+        subject=subject,
+        raw=message.as_bytes(),
+    )
     db.session.add(row)
     return row
 
@@ -101,19 +107,25 @@ def make_delivery(settings: Settings) -> Delivery:
     return FileDelivery(settings.resolved_mail_dir)
 
 
-def deliver_pending(now: datetime | None = None, batch_size: int = 100) -> dict[str, int]:
+def deliver_pending(
+    now: datetime | None = None, batch_size: int = 100
+) -> dict[str, int]:
     """Send the messages that are due, one batch per connection; commit each batch."""
     now = now or utcnow()
     delivery = make_delivery(current_app.config["TORACE"])
     counts = {"sent": 0, "retry": 0, "rejected": 0}
     while True:
-        rows = list(db.session.scalars(
-            db.select(OutboxMessage)
-            .filter(OutboxMessage.status == "pending",
-                    OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.id)
-            .limit(batch_size)
-        ))
+        rows = list(
+            db.session.scalars(
+                db.select(OutboxMessage)
+                .filter(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .order_by(OutboxMessage.id)
+                .limit(batch_size)
+            )
+        )
         if not rows:
             return counts
         by_id = {row.message_id: row for row in rows}
@@ -134,9 +146,14 @@ def _apply(row: OutboxMessage, status: str, detail: str, now: datetime) -> None:
     row.last_error = detail[:2000]
     if status == "rejected" or row.attempts >= MAX_ATTEMPTS:
         row.status = "rejected"
-        log.error("message %s to %s rejected: %s", row.message_id, row.recipient,
-                  detail)
+        log.error(
+            "message %s to %s rejected: %s", row.message_id, row.recipient, detail
+        )
         return
     row.next_attempt_at = now + timedelta(seconds=backoff_seconds(row.attempts))
-    log.warning("message %s will be retried (attempt %d): %s", row.message_id,
-                row.attempts, detail)
+    log.warning(
+        "message %s will be retried (attempt %d): %s",
+        row.message_id,
+        row.attempts,
+        detail,
+    )

@@ -9,11 +9,13 @@ SERIES_TRANSITIONS: dict[str, frozenset[str]] = {
     "planned": frozenset({"pending-approval", "cancelled"}),
     "pending-approval": frozenset({"approved", "cancelled", "planned"}),
     "approved": frozenset({"invited", "cancelled"}),
-    "invited": frozenset({"confirmed", "declined", "rescheduled", "cancelled",
-                          "completed"}),
+    "invited": frozenset(
+        {"confirmed", "declined", "rescheduled", "cancelled", "completed"}
+    ),
     "confirmed": frozenset({"rescheduled", "cancelled", "completed", "declined"}),
-    "rescheduled": frozenset({"confirmed", "declined", "cancelled", "completed",
-                              "rescheduled"}),
+    "rescheduled": frozenset(
+        {"confirmed", "declined", "cancelled", "completed", "rescheduled"}
+    ),
     "declined": frozenset(),
     "cancelled": frozenset(),
     "completed": frozenset(),
@@ -22,17 +24,20 @@ SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
     "planned": frozenset({"pending-approval", "cancelled"}),
     "pending-approval": frozenset({"approved", "cancelled", "planned"}),
     "approved": frozenset({"invited", "cancelled"}),
-    "invited": frozenset({"confirmed", "declined", "rescheduled", "cancelled",
-                          "completed"}),
+    "invited": frozenset(
+        {"confirmed", "declined", "rescheduled", "cancelled", "completed"}
+    ),
     "confirmed": frozenset({"rescheduled", "cancelled", "completed", "declined"}),
-    "rescheduled": frozenset({"confirmed", "rescheduled", "cancelled", "completed",
-                              "declined"}),
+    "rescheduled": frozenset(
+        {"confirmed", "rescheduled", "cancelled", "completed", "declined"}
+    ),
     "declined": frozenset(),
     "cancelled": frozenset(),
     "completed": frozenset(),
 }
-ACTIVE = frozenset({"planned", "pending-approval", "approved", "invited",
-                    "confirmed", "rescheduled"})
+ACTIVE = frozenset(
+    {"planned", "pending-approval", "approved", "invited", "confirmed", "rescheduled"}
+)
 """States in which a session holds its time."""
 
 
@@ -53,12 +58,19 @@ def move_session(
 ) -> None:
     """Move ``session`` to ``status`` and audit the move."""
     _check(SESSION_TRANSITIONS, "session", session.id, session.status, status)
-    record(actor, f"session.{status}", session, program_id=session.series.program_id,
-           previous=session.status, **detail)
+    record(
+        actor,
+        f"session.{status}",
+        session,
+        program_id=session.series.program_id,
+        previous=session.status,
+        **detail,
+    )
     session.status = status
 
 
-def _check(table: dict[str, frozenset[str]], what: str, ident: int, old: str,
-           new: str) -> None:
+def _check(
+    table: dict[str, frozenset[str]], what: str, ident: int, old: str, new: str
+) -> None:
     if new not in table.get(old, frozenset()):
         raise TransitionError(f"{what} {ident} cannot go from {old} to {new}")

@@ -31,12 +31,16 @@ class TaskQueue:
 def make_huey(settings: Settings) -> TaskQueue:
     """Build the Huey instance and register Torace's tasks on it."""
     if settings.redis_url:
-        huey: Huey = RedisHuey("torace", url=settings.redis_url,
-                               immediate=settings.huey_immediate)
+        huey: Huey = RedisHuey(
+            "torace", url=settings.redis_url, immediate=settings.huey_immediate
+        )
     else:
         settings.instance_path.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey("torace", filename=str(settings.instance_path / "huey.db"),
-                          immediate=settings.huey_immediate)
+        huey = SqliteHuey(
+            "torace",
+            filename=str(settings.instance_path / "huey.db"),
+            immediate=settings.huey_immediate,
+        )
 
     @huey.task(retries=5, retry_delay=30)
     def deliver_outbox() -> dict[str, int]:

@@ -12,14 +12,16 @@ from web.extensions import db
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
-        return render_template("error.html", code=error.code,
-                               title=error.name,
-                               message=error.description), error.code or 500
+        return render_template(
+            "error.html", code=error.code, title=error.name, message=error.description
+        ), error.code or 500
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
         return render_template(
-            "error.html", code=400, title="Form expired",
+            "error.html",
+            code=400,
+            title="Form expired",
             message="This form has expired. Go back, reload the page and try again.",
         ), 400
 
@@ -27,6 +29,8 @@ def register(app: Flask) -> None:
     def server_error(error: Exception):  # type: ignore[no-untyped-def]
         db.session.rollback()
         return render_template(
-            "error.html", code=500, title="Something went wrong",
+            "error.html",
+            code=500,
+            title="Something went wrong",
             message="Nothing was changed. Try again in a minute.",
         ), 500

@@ -58,12 +58,15 @@ def _unsubscribe(target: Person, person: Person, claim: LinkClaim) -> bool:
 
 
 ACTIONS: dict[str, LinkAction] = {
-    "confirm": LinkAction(Series, "links/confirm.html", _confirm,
-                          booking.series_fingerprint),
-    "decline": LinkAction(Series, "links/decline.html", _decline,
-                          booking.series_fingerprint),
-    "cancel-session": LinkAction(MentoringSession, "links/cancel.html", _cancel,
-                                 booking.session_fingerprint),
+    "confirm": LinkAction(
+        Series, "links/confirm.html", _confirm, booking.series_fingerprint
+    ),
+    "decline": LinkAction(
+        Series, "links/decline.html", _decline, booking.series_fingerprint
+    ),
+    "cancel-session": LinkAction(
+        MentoringSession, "links/cancel.html", _cancel, booking.session_fingerprint
+    ),
     "feedback": LinkAction(MentoringSession, "links/feedback.html", _feedback),
     "rate": LinkAction(MentoringSession, "links/rate.html", _rate),
     "unsubscribe": LinkAction(Person, "links/unsubscribe.html", _unsubscribe),
@@ -104,15 +107,21 @@ def follow(purpose: str, token: str):  # type: ignore[no-untyped-def]
         return render_template("links/invalid.html"), 404
 
     outdated = action.current is not None and action.current(obj) != claim.fingerprint
-    context = {"obj": obj, "person": person, "claim": claim, "outdated": outdated,
-               "purpose": purpose}
+    context = {
+        "obj": obj,
+        "person": person,
+        "claim": claim,
+        "outdated": outdated,
+        "purpose": purpose,
+    }
     if request.method == "GET" or outdated:
         return render_template(action.template, done=False, **context)
 
     changed = action.act(obj, person, claim)
     if changed:
-        record(f"link:{person.email}", f"link.{purpose}", obj,
-               program_id=_program_of(obj))
+        record(
+            f"link:{person.email}", f"link.{purpose}", obj, program_id=_program_of(obj)
+        )
         db.session.commit()
     return render_template(action.template, done=True, changed=changed, **context)
 
@@ -128,8 +137,12 @@ def _program_of(obj: Any) -> int | None:
 def _expired(purpose: str, token: str, claim: LinkClaim | None):  # type: ignore[no-untyped-def]
     if request.method == "POST" and request.form.get("fresh") and claim is not None:
         _send_fresh_link(claim)
-    return render_template("links/expired.html", purpose=purpose, token=token,
-                           sent=request.method == "POST"), 410
+    return render_template(
+        "links/expired.html",
+        purpose=purpose,
+        token=token,
+        sent=request.method == "POST",
+    ), 410
 
 
 def _send_fresh_link(claim: LinkClaim) -> None:
@@ -145,7 +158,13 @@ def _send_fresh_link(claim: LinkClaim) -> None:
     if action.current is not None:
         fingerprint = action.current(obj)
     url = link_url(claim.purpose, person.id, claim.object_id, fingerprint, claim.extra)
-    queue_mail("fresh-link", f"{claim.purpose}:{claim.object_id}:{fingerprint}",
-               person, "Your new Torace link", "fresh_link", url=url)
+    queue_mail(
+        "fresh-link",
+        f"{claim.purpose}:{claim.object_id}:{fingerprint}",
+        person,
+        "Your new Torace link",
+        "fresh_link",
+        url=url,
+    )
     record(f"link:{person.email}", "link.fresh", person)
     db.session.commit()

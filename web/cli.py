@@ -1,0 +1,224 @@
+"""The ``torace`` command line: a Flask CLI group around the app factory."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from web.app import configure_logging, create_app
+from web.cli_common import parse_instant, program_by_slug
+from web.cli_tools import busy, demo, slots
+from web.extensions import db
+
+
+def _create_app():  # type: ignore[no-untyped-def]
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Torace: micro-mentoring programs, matched and booked on real calendars."""
+    configure_logging()
+
+
+@main.group()
+def program() -> None:
+    """Create and update programs."""
+
+
+@program.command("load")
+@click.argument("file", type=click.Path(path_type=Path))
+@with_appcontext
+def program_load(file: Path) -> None:
+    """Create or update a program from a TOML file."""
+    from web.programs import ProgramFileError, load_program_file
+
+    try:
+        loaded = load_program_file(file)
+    except ProgramFileError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"program {loaded.slug}: {loaded.name} ({len(loaded.topics)} topics)")
+
+
+@main.group()
+def roster() -> None:
+    """Import people into a program."""
+
+
+@roster.command("import")
+@click.argument("slug")
+@click.argument("file", type=click.Path(path_type=Path))
+@with_appcontext
+def roster_import(slug: str, file: Path) -> None:
+    """Import a roster CSV into program SLUG; nothing is imported if a row is bad."""
+    from web.roster import RosterError, import_roster
+
+    try:
+        summary = import_roster(program_by_slug(slug), file)
+    except RosterError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"{summary.created} people added, {summary.updated} updated, "
+        f"{summary.requests} requests, {summary.calendars} calendars"
+    )
+
+
+@main.command()
+@click.argument("slug")
+@click.option("--now", help="The time to match as of (ISO 8601); default: now.")
+@with_appcontext
+def match(slug: str, now: str | None) -> None:
+    """Match the open requests of program SLUG and hold their sessions."""
+    from web.booking import approve
+    from web.matching_run import ProgramSettingsError, run_matching
+
+    program = program_by_slug(slug)
+    instant = parse_instant(now, "--now") or datetime.now(UTC)
+    try:
+        summary = run_matching(program, instant, progress=_progress)
+    except ProgramSettingsError as error:
+        raise click.ClickException(
+            f"program {slug} cannot be matched: {error}"
+        ) from None
+    click.echo(
+        f"requests: {summary.requests}  matched: {summary.matched}  "
+        f"unmatched: {len(summary.unmatched)}"
+    )
+    for request, reason in summary.unmatched:
+        click.echo(
+            f"  unmatched: {request.mentee.email} ({request.topic.name}): {reason}"
+        )
+    if program.approval == "auto" and summary.series:
+        approved = approve(summary.series, "auto-approval")
+        click.echo(f"approved automatically: {len(approved)} series")
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    bar = "#" * filled + "-" * (width - filled)
+    end = "\n" if done >= total else ""
+    click.echo(f"\r{stage} [{bar}] {done}/{total}", nl=False, err=True)
+    if end:
+        click.echo("", err=True)
+
+
+@main.command("approve")
+@click.argument("slug")
+@click.option(
+    "--all", "approve_all", is_flag=True, help="Approve every pending series."
+)
+@click.option(
+    "--series",
+    "series_ids",
+    multiple=True,
+    type=int,
+    help="Approve this series id; repeat for several.",
+)
+@with_appcontext
+def approve_command(slug: str, approve_all: bool, series_ids: tuple[int, ...]) -> None:
+    """Approve pending series of program SLUG and queue their invitations."""
+    from web.booking import approve
+    from web.models import Series
+
+    if not approve_all and not series_ids:
+        raise click.UsageError("give --all or at least one --series ID")
+    program = program_by_slug(slug)
+    query = db.select(Series).filter_by(
+        program_id=program.id, status="pending-approval"
+    )
+    if not approve_all:
+        query = query.filter(Series.id.in_(series_ids))
+    approved = approve(db.session.scalars(query).all(), "cli")
+    click.echo(f"approved {len(approved)} series")
+
+
+@main.command("run-due")
+@click.option("--now", help="Run as of this time (ISO 8601); default: now.")
+@with_appcontext
+def run_due_command(now: str | None) -> None:
+    """Run the due periodic work once: reminders, feedback requests, mail."""
+    from web.due import run_due
+
+    counts = run_due(parse_instant(now, "--now") or datetime.now(UTC))
+    click.echo("  ".join(f"{name}: {count}" for name, count in counts.items()))
+
+
+@main.command()
+@click.option("--workers", default=2, show_default=True, help="Worker threads.")
+@with_appcontext
+def worker(workers: int) -> None:
+    """Run the Huey consumer: outbox delivery and the periodic work."""
+    queue = current_app.extensions["torace.tasks"]
+    consumer = queue.huey.create_consumer(workers=workers, worker_type="thread")
+    consumer.run()
+
+
+@main.group()
+def feedback() -> None:
+    """Read the feedback participants gave."""
+
+
+@feedback.command("export")
+@click.argument("slug")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv")
+@click.option("--output", type=click.Path(path_type=Path), help="File; default stdout.")
+@with_appcontext
+def feedback_export(slug: str, fmt: str, output: Path | None) -> None:
+    """Write every feedback answer of program SLUG as CSV."""
+    from web.feedback import export_csv
+
+    text = export_csv(program_by_slug(slug))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@main.group()
+def admin() -> None:
+    """Manage administrator accounts."""
+
+
+@admin.command("create")
+@click.argument("email")
+@click.option(
+    "--program",
+    "programs",
+    multiple=True,
+    help="Limit the account to this program slug; repeat for several.",
+)
+@with_appcontext
+def admin_create(email: str, programs: tuple[str, ...]) -> None:
+    """Create an administrator or set their password.
+
+    The password comes from TORACE_ADMIN_PASSWORD or is asked for.
+    """
+    from web.models import Admin
+
+    password = os.environ.get("TORACE_ADMIN_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    if len(password) < 8:
+        raise click.ClickException("the password needs at least 8 characters")
+    email = email.strip().lower()
+    account = db.session.scalar(db.select(Admin).filter_by(email=email))
+    if account is None:
+        account = Admin(email=email)
+        db.session.add(account)
+    account.set_password(password)
+    account.organisation_wide = not programs
+    account.programs = [program_by_slug(slug) for slug in programs]
+    db.session.commit()
+    scope = ", ".join(programs) if programs else "all programs"
+    click.echo(f"administrator {email} can manage {scope}")
+
+
+main.add_command(busy)
+main.add_command(slots)
+main.add_command(demo)
