@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from .cases import CALENDARS
+from .http_server import FeedServer, serve_folder
 from .servers import CalDAVServer, start_radicale, start_xandikos
 
 
@@ -23,3 +25,10 @@ def xandikos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalDAVServer]
     server = start_xandikos(tmp_path_factory.mktemp("xandikos"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def feed_server() -> Iterator[FeedServer]:
+    """A loopback HTTP server serving the calendar fixtures as feeds."""
+    with serve_folder(CALENDARS) as server:
+        yield server
