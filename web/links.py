@@ -82,7 +82,13 @@ def read_token(purpose: str, token: str) -> LinkClaim:
     try:
         payload = serializer.loads(token, max_age=max_age)
     except SignatureExpired as error:
-        raise LinkExpired(_claim(purpose, error.payload)) from None
+        # The signature was checked before the age, so the payload is genuine;
+        # itsdangerous hands it over still encoded.
+        try:
+            expired = serializer.load_payload(error.payload)
+        except BadData:
+            expired = None
+        raise LinkExpired(_claim(purpose, expired)) from None
     except BadData:
         raise LinkInvalid() from None
     claim = _claim(purpose, payload)
