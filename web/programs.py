@@ -33,6 +33,7 @@ OPTION_KEYS = (
     "tentative_blocks",
     "grid_minutes",
     "confirm_nudge_hours",
+    "timezone",
 )
 
 
