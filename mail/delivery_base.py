@@ -22,7 +22,7 @@ send again later. ``rejected``: a permanent failure, sending again won't help.""
 
 @dataclass(frozen=True, slots=True)
 class DeliveryResult:
-    """What happened to one message of a batch."""
+    """The outcome of one message of a batch."""
 
     message_id: str
     status: DeliveryStatus

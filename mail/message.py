@@ -198,9 +198,8 @@ def _calendar_part(calendar: bytes, method: str) -> EmailMessage:
     # iCalendar lines are folded at 75 octets, so ASCII data fits 7bit as is.
     encoding = "7bit" if calendar_text.isascii() else "base64"
     part = _body_part(calendar_text, subtype="calendar", charset="utf-8", cte=encoding)
-    # The email package would quote every parameter value. set_raw keeps the
-    # method a bare token, as in RFC 6047's examples, for parsers that compare
-    # the parameter literally.
+    # The email package quotes every parameter value it writes. set_raw keeps
+    # the method a bare token, as the example in RFC 6047 section 2.5 has it.
     del part["Content-Type"]
     part.set_raw("Content-Type", f'text/calendar; charset="utf-8"; method={method}')
     return part

@@ -23,13 +23,19 @@ SmtpSecurity = Literal["none", "starttls", "tls"]
 
 _LINE_ENDINGS = re.compile(rb"\r?\n")
 
+# 530, 534, 535 and 538 (RFC 4954) say the session lacks authentication or
+# encryption. Fixing the settings lets the same messages through, so they are
+# kept for retry although the codes are 5xx.
+_SESSION_CODES = frozenset({530, 534, 535, 538})
+
 
 class SmtpDelivery:
     """Sends each batch over one SMTP connection with smtplib.
 
     5xx replies make a message ``rejected``, with the server's code and text
     as the detail. 4xx replies, refused connections, timeouts and failures
-    before the first message (connect, TLS, login) make it ``retry``. When the
+    before the first message (connect, TLS, login) make it ``retry``, and so
+    do the 5xx replies that ask for authentication or encryption. When the
     connection drops, the message in flight and every later one are
     ``retry``.
     """
@@ -73,7 +79,7 @@ class SmtpDelivery:
         except (smtplib.SMTPException, OSError) as error:
             detail = f"connecting to {self.host}:{self.port} failed: {_describe(error)}"
             logger.error("%s; %d messages left for retry", detail, len(messages))
-            return [self._check_only(mid, raw, detail) for mid, raw in messages]
+            return [self._unsent_result(mid, raw, detail) for mid, raw in messages]
 
         try:
             results = self._send_all(connection, messages)
@@ -144,7 +150,9 @@ class SmtpDelivery:
                 break
         return results
 
-    def _check_only(self, message_id: str, raw: bytes, detail: str) -> DeliveryResult:
+    def _unsent_result(
+        self, message_id: str, raw: bytes, detail: str
+    ) -> DeliveryResult:
         """Return ``rejected`` for an undeliverable message, otherwise ``retry``."""
         try:
             read_envelope(message_id, raw)
@@ -205,7 +213,7 @@ def _send_one(connection: smtplib.SMTP, message_id: str, raw: bytes) -> Delivery
             message_id, "sent", "some recipients refused: " + _refusals(refused)
         )
     return DeliveryResult(
-        message_id, "sent", f"accepted for {len(envelope.recipients)}"
+        message_id, "sent", "accepted for " + ", ".join(envelope.recipients)
     )
 
 
@@ -239,7 +247,9 @@ def _refusals(refusals: dict[str, tuple[int, bytes]]) -> str:
 
 
 def _status_for(code: int) -> DeliveryStatus:
-    """Return ``rejected`` for a 5xx reply and ``retry`` for anything else."""
+    """Return ``rejected`` for a 5xx reply about the message, else ``retry``."""
+    if code in _SESSION_CODES:
+        return "retry"
     return "rejected" if 500 <= code < 600 else "retry"
 
 

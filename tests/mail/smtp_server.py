@@ -37,7 +37,7 @@ class Received:
 
 @dataclass
 class RecordingHandler:
-    """An aiosmtpd handler that stores messages and replies as told.
+    """An aiosmtpd handler that stores messages and sends configured replies.
 
     ``rcpt_replies`` and ``data_replies`` map a recipient address to the reply
     sent at RCPT or at the end of DATA. After ``drop_after`` stored messages

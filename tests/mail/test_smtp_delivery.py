@@ -133,6 +133,16 @@ def test_server_receives_the_raw_bytes(
     assert server.handler.received[0].content == raw
 
 
+def test_sent_detail_names_recipient(
+    start_server: StartServer, certificate: tuple[Path, Path]
+) -> None:
+    server = start_server()
+
+    results = delivery_for(server, certificate).send_batch(batch(1))
+
+    assert results[0].detail == "accepted for zoe@example.org"
+
+
 def test_envelope_recipient_comes_from_to(
     start_server: StartServer, certificate: tuple[Path, Path]
 ) -> None:
@@ -250,7 +260,7 @@ def test_login_over_implicit_tls(
     start_server: StartServer, certificate: tuple[Path, Path]
 ) -> None:
     # aiosmtpd 1.4 counts only STARTTLS sessions as encrypted, so over implicit
-    # TLS it offers AUTH only when told not to require TLS for it.
+    # TLS it offers AUTH only with auth_require_tls switched off.
     server = start_server("tls", auth_require_tls=False)
     delivery = delivery_for(
         server, certificate, "tls", username=USERNAME, password=PASSWORD
@@ -275,14 +285,15 @@ def test_wrong_password_gives_retry(
     assert server.handler.received == []
 
 
-def test_missing_login_is_refused_by_server(
+def test_missing_login_gives_retry(
     start_server: StartServer, certificate: tuple[Path, Path]
 ) -> None:
     server = start_server("starttls", auth_required=True)
 
     results = delivery_for(server, certificate, "starttls").send_batch(batch(1))
 
-    assert statuses(results) == ["rejected"]
+    # 530 asks for authentication: a settings problem, not a bad message.
+    assert statuses(results) == ["retry"]
     assert "530" in results[0].detail
 
 

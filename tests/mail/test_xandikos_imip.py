@@ -1,10 +1,10 @@
 """Xandikos imports Torace's iMIP messages the way a mailbox hook would.
 
-``xandikos import-imip`` reads one raw email from stdin, extracts the
-``text/calendar`` part (checking its method parameter against METHOD), stores
-it in the principal's schedule inbox, and applies it to the default calendar:
-a REQUEST creates or updates the event with that UID, a CANCEL sets the
-stored copy's STATUS to CANCELLED.
+``xandikos import-imip`` reads one raw email from stdin and extracts the
+``text/calendar`` part, after checking its method parameter against METHOD.
+It stores the part in the principal's schedule inbox and applies it to the
+default calendar. A REQUEST creates or updates the event with that UID, and a
+CANCEL sets the stored copy's STATUS to CANCELLED.
 """
 
 from __future__ import annotations
