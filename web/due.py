@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from web.calendar_writes import write_pending
 from web.extensions import db
 from web.links import link_url
 from web.models import MentoringSession, Series
@@ -22,6 +23,7 @@ def run_due(now: datetime) -> dict[str, int]:
         "reminders": send_reminders(now),
         "feedback_requests": send_feedback_requests(now),
     }
+    counts.update(write_pending())
     counts.update(deliver_pending(now))
     return counts
 
