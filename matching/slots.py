@@ -27,7 +27,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 import numpy as np
 
@@ -180,14 +179,25 @@ def busy_arrays(
     return np.concatenate(parts_starts), np.concatenate(parts_ends)
 
 
-@lru_cache(maxsize=65536)
+# Busy tuples seen recently, by identity: hashing hundreds of datetimes on
+# every look-up would cost more than the conversion saves. Each entry keeps
+# its tuple alive, so an id is never reused while it is cached.
+_BUSY_CACHE: dict[int, tuple[tuple[Interval, ...], IntArray, IntArray]] = {}
+BUSY_CACHE_SIZE = 20_000
+
+
 def busy_minutes(busy: tuple[Interval, ...]) -> tuple[IntArray, IntArray]:
     """Convert busy intervals to merged minute arrays (starts down, ends up)."""
     if not busy:
         return EMPTY, EMPTY
-    for start, _ in busy[:1]:
-        require_aware(start, "busy interval start")
+    entry = _BUSY_CACHE.get(id(busy))
+    if entry is not None and entry[0] is busy:
+        return entry[1], entry[2]
 
+    for start, end in busy:
+        require_aware(start, "busy interval start")
+        require_aware(end, "busy interval end")
+        break
     stamps = np.fromiter(
         (moment.timestamp() for pair in busy for moment in pair),
         dtype=np.float64,
@@ -195,7 +205,12 @@ def busy_minutes(busy: tuple[Interval, ...]) -> tuple[IntArray, IntArray]:
     )
     starts = np.floor(stamps[0::2] / 60).astype(np.int64)
     ends = np.ceil(stamps[1::2] / 60).astype(np.int64)
-    return merge_arrays(starts, ends)
+    merged = merge_arrays(starts, ends)
+
+    if len(_BUSY_CACHE) >= BUSY_CACHE_SIZE:
+        del _BUSY_CACHE[next(iter(_BUSY_CACHE))]
+    _BUSY_CACHE[id(busy)] = (busy, merged[0], merged[1])
+    return merged
 
 
 def grid_starts(search: Search) -> IntArray:
