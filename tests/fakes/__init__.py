@@ -11,7 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import requests
 from dateutil.rrule import rrulestr
+from requests import PreparedRequest, Response
+from requests.adapters import HTTPAdapter
 
 from tests.fakes.tls import TlsFiles
 
@@ -167,3 +170,30 @@ def expand_occurrences(
         if instant < window_end and instant + duration > window_start:
             starts.append(instant)
     return starts
+
+
+class _LoopbackOnlyAdapter(HTTPAdapter):
+    """Fail any request to a host other than 127.0.0.1."""
+
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
+        host = urlsplit(request.url or "").hostname
+        if host != "127.0.0.1":
+            raise AssertionError(
+                f"a test tried to reach {host}; only loopback is allowed"
+            )
+        return super().send(request, *args, **kwargs)
+
+
+def loopback_session(tls: TlsFiles) -> requests.Session:
+    """Build a requests session that trusts the fakes' certificate, loopback only.
+
+    ``trust_env`` is off so that a ``REQUESTS_CA_BUNDLE`` in the environment
+    cannot replace ``verify``.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(tls.cert)
+    adapter = _LoopbackOnlyAdapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
