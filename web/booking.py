@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from calendar_sync.base import Attendee, EventSpec
 from web.audit import record
@@ -50,22 +51,46 @@ def event_spec(session: MentoringSession) -> EventSpec:
     )
 
 
-def approve(series_list: Iterable[Series], actor: str) -> list[Series]:
-    """Approve pending series and queue their invitations; commit once."""
+def approve(
+    series_list: Iterable[Series], actor: str, now: datetime | None = None
+) -> list[Series]:
+    """Approve pending series and queue their invitations; commit once.
+
+    Each series is re-checked against both people's calendars first: a
+    session that now conflicts moves inside the rules (the move is noted on
+    the series), and a series that no longer fits goes back to matching.
+    """
+    from web.rescheduling import NoLongerFits, recheck
+
+    now = now or utcnow()
     approved = []
     for series in series_list:
         if series.status != "pending-approval":
             continue
-        _approve_one(series, actor)
+        try:
+            recheck(series, now, actor)
+        except NoLongerFits as error:
+            _back_to_matching(series, actor, str(error))
+            continue
+        _approve_one(series, actor, now)
         approved.append(series)
     db.session.commit()
     log.info("approved %d series", len(approved))
     return approved
 
 
-def _approve_one(series: Series, actor: str) -> None:
+def _back_to_matching(series: Series, actor: str, reason: str) -> None:
+    move_series(series, "cancelled", actor, reason=reason)
+    for session in series.sessions:
+        move_session(session, "cancelled", actor)
+    request = series.match.request
+    request.status, request.unmatched_reason = "open", reason
+    series.note = f"Not approved: {reason}. The request goes back to matching."
+
+
+def _approve_one(series: Series, actor: str, now: datetime) -> None:
     move_series(series, "approved", actor)
-    series.approved_by, series.approved_at = actor, utcnow()
+    series.approved_by, series.approved_at = actor, now
     for session in series.sessions:
         move_session(session, "approved", actor)
     move_series(series, "invited", "torace")
@@ -107,8 +132,10 @@ def participant_links(
         "decline": link_url("decline", person.id, series.id, fingerprint),
     }
     if session is not None:
-        links["cancel"] = link_url(
-            "cancel-session", person.id, session.id, session_fingerprint(session)
+        fingerprint = session_fingerprint(session)
+        links["cancel"] = link_url("cancel-session", person.id, session.id, fingerprint)
+        links["another_time"] = link_url(
+            "another-time", person.id, session.id, fingerprint
         )
     return links
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from web import booking, feedback
+from web import booking, feedback, rescheduling
 from web.audit import record
 from web.extensions import csrf, db
 from web.links import LinkClaim, LinkExpired, LinkInvalid, link_url, read_token
 from web.models import MentoringSession, Person, Series
+from web.models.types import utcnow
 from web.outbox import queue_mail
+from web.states import ACTIVE
 
 bp = Blueprint("links", __name__, url_prefix="/l")
 log = logging.getLogger(__name__)
@@ -27,6 +30,12 @@ class LinkAction:
     act: Callable[[Any, Person, LinkClaim], bool]
     current: Callable[[Any], str] | None = None
     """The fingerprint of the object's current state; None: any state."""
+    context: Callable[[Any], dict[str, Any]] | None = None
+    """Extra values the page shows, such as the times on offer."""
+
+
+class Rejected(Exception):
+    """The request through a link was refused; the message says why."""
 
 
 def _confirm(series: Series, person: Person, claim: LinkClaim) -> bool:
@@ -39,6 +48,25 @@ def _decline(series: Series, person: Person, claim: LinkClaim) -> bool:
 
 def _cancel(session: MentoringSession, person: Person, claim: LinkClaim) -> bool:
     return booking.cancel_session(session, person)
+
+
+def _another_time_context(session: MentoringSession) -> dict[str, Any]:
+    if session.status not in ACTIVE:
+        return {"slots": []}
+    return {"slots": rescheduling.other_times(session, utcnow())}
+
+
+def _another_time(session: MentoringSession, person: Person, claim: LinkClaim) -> bool:
+    try:
+        start = datetime.fromisoformat(request.form.get("start", ""))
+    except ValueError:
+        raise Rejected("Choose one of the times listed.") from None
+    if start.tzinfo is None or session.status not in ACTIVE:
+        raise Rejected("Choose one of the times listed.")
+    reason = rescheduling.move(session, start, f"link:{person.email}", utcnow())
+    if reason is not None:
+        raise Rejected(f"That time cannot be booked: {reason}")
+    return True
 
 
 def _feedback(session: MentoringSession, person: Person, claim: LinkClaim) -> bool:
@@ -66,6 +94,13 @@ ACTIONS: dict[str, LinkAction] = {
     ),
     "cancel-session": LinkAction(
         MentoringSession, "links/cancel.html", _cancel, booking.session_fingerprint
+    ),
+    "another-time": LinkAction(
+        MentoringSession,
+        "links/another_time.html",
+        _another_time,
+        booking.session_fingerprint,
+        _another_time_context,
     ),
     "feedback": LinkAction(MentoringSession, "links/feedback.html", _feedback),
     "rate": LinkAction(MentoringSession, "links/rate.html", _rate),
@@ -115,9 +150,18 @@ def follow(purpose: str, token: str):  # type: ignore[no-untyped-def]
         "purpose": purpose,
     }
     if request.method == "GET" or outdated:
+        if action.context is not None and not outdated:
+            context.update(action.context(obj))
         return render_template(action.template, done=False, **context)
 
-    changed = action.act(obj, person, claim)
+    try:
+        changed = action.act(obj, person, claim)
+    except Rejected as rejected:
+        if action.context is not None:
+            context.update(action.context(obj))
+        return render_template(
+            action.template, done=False, error=str(rejected), **context
+        ), 422
     if changed:
         record(
             f"link:{person.email}", f"link.{purpose}", obj, program_id=_program_of(obj)
