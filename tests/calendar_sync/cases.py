@@ -247,6 +247,16 @@ CASES = [
         ],
     ),
     Case(
+        "plain_rdate_only_event",
+        "rdate_plain.ics",
+        utc("2024-09-13 00:00"),
+        utc("2024-09-17 00:00"),
+        [
+            block("2024-09-14 12:00", "2024-09-14 13:00"),
+            block("2024-09-16 12:00", "2024-09-16 13:00"),
+        ],
+    ),
+    Case(
         "freebusy_reply_every_fbtype",
         "freebusy_combined.ics",
         utc("2026-01-08 05:00"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -40,20 +41,25 @@ def _handler_class(folder: Path, record: FeedServer) -> type[BaseHTTPRequestHand
             self.end_headers()
 
         def do_GET(self) -> None:
-            record.requests.append(("GET", self.path, dict(self.headers)))
+            record.requests.append((self.command, self.path, dict(self.headers)))
+            path = self.path.rstrip("/")
             if self.path.startswith("/calendars/"):
                 self._send_file(folder / self.path.removeprefix("/calendars/"))
-            elif self.path.startswith("/status/"):
-                self._send_status(int(self.path.removeprefix("/status/")))
-            elif self.path == "/hang":
+            elif path.startswith("/status/"):
+                self._send_status(int(path.removeprefix("/status/")))
+            elif path == "/hang":
                 time.sleep(HANG_SECONDS)
                 self._send_status(200)
-            elif self.path == "/endless":
+            elif path == "/endless":
                 self._send_endless()
-            elif self.path == "/html":
+            elif path == "/html":
                 self._send(200, b"<html><body>Sign in</body></html>", "text/html")
             else:
                 self._send_status(404)
+
+        # CalDAV clients pointed at this server get the same answers.
+        do_PROPFIND = do_GET
+        do_REPORT = do_GET
 
         def _send_file(self, path: Path) -> None:
             if not path.is_file():
@@ -105,13 +111,21 @@ def _handler_class(folder: Path, record: FeedServer) -> type[BaseHTTPRequestHand
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Ignore clients that hung up, as the timeout and size tests do."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 @contextmanager
 def serve_folder(folder: Path) -> Iterator[FeedServer]:
     """Serve ``folder`` under /calendars/ on a free loopback port."""
     record = FeedServer(url="")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(folder, record))
-    server.daemon_threads = True
-    server.block_on_close = False
+    server = _QuietServer(("127.0.0.1", 0), _handler_class(folder, record))
     record.url = f"http://127.0.0.1:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
