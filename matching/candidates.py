@@ -53,8 +53,6 @@ class RequestGroup:
     solo: bool
     options: list[Option] = field(default_factory=list)
     stats: GroupStats = field(default_factory=GroupStats)
-    blocked: dict[int, set[int]] = field(default_factory=dict)
-    """Mentor indices whose planned time failed, per request id."""
 
     def option_for(self, mentor: int) -> Option:
         """Return the option of one mentor index."""
@@ -136,14 +134,13 @@ class Candidates:
             group.options.append(Option(mentor_index, score, fit.reason))
 
     def solo_with_time(
-        self, request: Request, free: Sequence[int], times: PairTimes
+        self, request: Request, free: Sequence[int], blocked_by: dict[int, set[int]]
     ) -> RequestGroup:
         """Return a one-request group of the options that still have time."""
         original = self.group_of[request.id]
-        blocked = original.blocked.get(request.id, set())
-        solo = RequestGroup(
-            [request], True, stats=original.stats, blocked=original.blocked
-        )
+        blocked = blocked_by.get(request.id, set())
+        times = self.times
+        solo = RequestGroup([request], True, stats=original.stats)
         for option in original.options:
             mentor = self.mentors[option.mentor]
             if option.mentor in blocked or free[option.mentor] <= 0:

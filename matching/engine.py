@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from matching.assignment import Demand, assign
@@ -32,6 +32,7 @@ from matching.rules import RulesError, validate_rules
 logger = logging.getLogger(__name__)
 
 REPAIR_ROUNDS = 10
+RESOLVE_ROUNDS = 4
 
 __all__ = ["RulesError", "plan_program", "validate_rules"]
 
@@ -52,6 +53,36 @@ class _Run:
     """(mentee id, mentor index) pairs matched in this run."""
     lost_time: set[int] = field(default_factory=set)
     """Requests whose every option lost its time to other matches."""
+    blocked: dict[int, set[int]] = field(default_factory=dict)
+    """Mentor indices whose planned time failed, per request id."""
+
+    def snapshot(self) -> _Saved:
+        """Copy the state that planning changes, to start a round again."""
+        planned = {person: list(items) for person, items in self.times.planned.items()}
+        return _Saved(
+            list(self.free),
+            list(self.counts),
+            dict(self.matches),
+            set(self.met),
+            planned,
+        )
+
+    def restore(self, saved: _Saved) -> None:
+        """Return to a snapshot taken with ``snapshot``."""
+        self.free = list(saved.free)
+        self.counts = list(saved.counts)
+        self.matches = dict(saved.matches)
+        self.met = set(saved.met)
+        self.times.planned = {p: list(i) for p, i in saved.planned.items()}
+
+
+@dataclass(frozen=True)
+class _Saved:
+    free: list[int]
+    counts: list[int]
+    matches: dict[int, Match]
+    met: set[tuple[int, int]]
+    planned: dict[int, list[tuple[int, int]]]
 
 
 def plan_program(
@@ -86,7 +117,7 @@ def plan_program(
     for group in groups:
         candidates.evaluate(group, run.free)
 
-    failed = _assign_and_plan(run, groups)
+    failed = _solve_rounds(run, groups)
     _repair(run, candidates, failed)
 
     plan = MatchPlan(matches=[run.matches[r] for r in sorted(run.matches)])
@@ -173,6 +204,41 @@ def _plan_pair(
     return match
 
 
+def _solve_rounds(run: _Run, groups: Sequence[RequestGroup]) -> list[Request]:
+    """Assign and plan; when a pair's time collides, block it and solve again.
+
+    Each round starts from the same state, so a request that lost its time
+    can take another mentor while others move to make room. What still
+    fails after the last round goes to ``_repair``.
+    """
+    saved = run.snapshot()
+    failed: list[Request] = []
+    for _ in range(RESOLVE_ROUNDS):
+        run.restore(saved)
+        failed = _assign_and_plan(run, _split_blocked(run, groups))
+        if not failed:
+            break
+    return failed
+
+
+def _split_blocked(run: _Run, groups: Sequence[RequestGroup]) -> list[RequestGroup]:
+    """Move requests with blocked mentors out of their group, minus those."""
+    result: list[RequestGroup] = []
+    for group in groups:
+        kept = [r for r in group.requests if r.id not in run.blocked]
+        if kept:
+            result.append(replace(group, requests=kept))
+        for request in group.requests:
+            blocked = run.blocked.get(request.id)
+            if blocked is None:
+                continue
+            options = [o for o in group.options if o.mentor not in blocked]
+            result.append(
+                replace(group, requests=[request], solo=True, options=options)
+            )
+    return result
+
+
 def _assign_and_plan(run: _Run, groups: Sequence[RequestGroup]) -> list[Request]:
     """Solve the assignment for all groups and plan sessions in id order."""
     development = run.rules.kind == "development-plan"
@@ -198,7 +264,7 @@ def _assign_and_plan(run: _Run, groups: Sequence[RequestGroup]) -> list[Request]
     for request, group, mentor_index in chosen:
         option = group.option_for(mentor_index)
         if _plan_pair(run, request, mentor_index, option.score, option.reason) is None:
-            group.blocked.setdefault(request.id, set()).add(mentor_index)
+            run.blocked.setdefault(request.id, set()).add(mentor_index)
             failed.append(request)
     return failed
 
@@ -213,7 +279,7 @@ def _repair(run: _Run, candidates: Candidates, failed: list[Request]) -> None:
         if not failed:
             return
         groups = [
-            candidates.solo_with_time(request, run.free, run.times)
+            candidates.solo_with_time(request, run.free, run.blocked)
             for request in failed
         ]
         run.lost_time.update(r.id for g in groups if not g.options for r in g.requests)
