@@ -105,21 +105,33 @@ class MicrosoftAuth:
         # Lets MSAL reuse its OpenID discovery reply across app objects.
         self._http_cache: dict[Any, Any] = {}
 
-    def initiate(self, redirect_uri: str, state: str | None = None) -> dict[str, Any]:
-        """Start the auth-code flow; store the returned dict until ``complete``."""
+    def initiate(
+        self,
+        redirect_uri: str,
+        state: str | None = None,
+        *,
+        response_mode: str = "form_post",
+    ) -> dict[str, Any]:
+        """Start the auth-code flow; store the returned dict until ``complete``.
+
+        With the default ``form_post`` the code arrives as a cross-site POST
+        to ``redirect_uri``, which carries no SameSite=Lax cookie, so keep the
+        flow on the server under its ``state`` rather than in the session.
+        """
         app = self._app(msal.SerializableTokenCache(), "(new connection)")
         flow = app.initiate_auth_code_flow(
             self._scopes,
             redirect_uri=redirect_uri,
             state=state,
             prompt="select_account",
+            response_mode=response_mode,
         )
         return dict(flow)
 
     def complete(
         self, flow: dict[str, Any], query_args: dict[str, str]
     ) -> tuple[str, str]:
-        """Finish sign-in from the redirect's query; return (cache blob, username)."""
+        """Finish sign-in from the reply's fields; return (cache blob, username)."""
         cache = msal.SerializableTokenCache()
         app = self._app(cache, "(new connection)")
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -44,12 +46,11 @@ def auth(fake, session) -> MicrosoftAuth:
 
 
 def sign_in(auth, session, state: str = "state-42") -> tuple[dict, dict[str, str]]:
-    """Run the browser part: open the authorize URL and read the redirect."""
+    """Run the browser part: open the authorize URL and read the posted form."""
     flow = auth.initiate(REDIRECT_URI, state=state)
     reply = session.get(flow["auth_uri"], allow_redirects=False, timeout=5)
-    location = reply.headers["Location"]
-    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-    return flow, query
+    fields = re.findall(r'name="([^"]+)" value="([^"]*)"', reply.text)
+    return flow, {name: html.unescape(value) for name, value in fields}
 
 
 def test_authorize_url_points_at_authority(fake, auth):
@@ -64,6 +65,7 @@ def test_authorize_url_points_at_authority(fake, auth):
     assert query["redirect_uri"] == [REDIRECT_URI]
     assert "offline_access" in query["scope"][0].split()
     assert query["code_challenge_method"] == ["S256"]
+    assert query["response_mode"] == ["form_post"]
 
 
 def test_sign_in_returns_cache_and_username(fake, auth, session):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import re
 import secrets
@@ -293,7 +294,11 @@ class MicrosoftFake:
         )
 
     def _authorize(self, request: FakeRequest, user: None) -> FakeResponse:
-        """Sign ``login_user`` in at once and redirect back with a code."""
+        """Sign ``login_user`` in at once and send the code back.
+
+        With ``response_mode=form_post`` the reply is a page whose form posts
+        the code to the redirect URI. Otherwise a 302 carries it in the query.
+        """
         redirect_uri = request.arg("redirect_uri") or ""
         code = "M.fake-code-" + secrets.token_urlsafe(12)
         self._codes[code] = {
@@ -303,8 +308,17 @@ class MicrosoftFake:
             "challenge": request.arg("code_challenge") or "",
             "user": self.login_user,
         }
-        query = urlencode({"code": code, "state": request.arg("state") or ""})
-        return FakeResponse(302, b"", {"Location": f"{redirect_uri}?{query}"})
+        fields = {"code": code, "state": request.arg("state") or ""}
+        if request.arg("response_mode") == "form_post":
+            inputs = "".join(
+                f'<input type="hidden" name="{name}" value="{html.escape(value)}">'
+                for name, value in fields.items()
+            )
+            action = html.escape(redirect_uri)
+            page = f'<form method="POST" action="{action}">{inputs}</form>'
+            return FakeResponse(200, page.encode(), {"Content-Type": "text/html"})
+        location = f"{redirect_uri}?{urlencode(fields)}"
+        return FakeResponse(302, b"", {"Location": location})
 
     def _token(self, request: FakeRequest, user: None) -> FakeResponse:
         form = request.form()
