@@ -52,6 +52,9 @@ def _handler_class(folder: Path, record: FeedServer) -> type[BaseHTTPRequestHand
                 self._send_status(200)
             elif path == "/endless":
                 self._send_endless()
+            elif path == "/plain-calendar":
+                body = (folder / "rdate_plain.ics").read_bytes()
+                self._send(200, body, "application/octet-stream")
             elif path == "/html":
                 self._send(200, b"<html><body>Sign in</body></html>", "text/html")
             else:
