@@ -63,7 +63,7 @@ class _DAVClient:
         body: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> requests.Response:
-        """Send one request and raise the CalendarError for a failed answer."""
+        """Send one request and raise the CalendarError for a failed response."""
         try:
             response = self.session.request(
                 method,
@@ -254,7 +254,7 @@ class CalDAVSource:
         self._client = _DAVClient(username, password, timeout, self.calendar)
 
     def read_busy(self, start: datetime, end: datetime) -> BusyReport:
-        """Read the busy intervals overlapping ``[start, end)``; errors raise."""
+        """Read the busy intervals overlapping ``[start, end)``, raising on failure."""
         if self.quirks.freebusy_query_trusted:
             return self.read_free_busy_query(start, end)
         events = self.fetch_events(start, end)
@@ -263,7 +263,7 @@ class CalDAVSource:
         return read_ics(events, start, end, self.options, self.calendar)
 
     def read_free_busy_query(self, start: datetime, end: datetime) -> BusyReport:
-        """Ask the server for its own free/busy answer and read the VFREEBUSY."""
+        """Send a free-busy-query REPORT and read the VFREEBUSY the server returns."""
         body = _FREE_BUSY_QUERY.format(start=_caldav_time(start), end=_caldav_time(end))
         headers = {**_XML_HEADERS, "Depth": "1"}
         response = self._client.request("REPORT", self.url, body, headers)
@@ -294,7 +294,7 @@ class CalDAVSource:
         return bodies
 
     def event_url(self, event: EventSpec) -> str:
-        """Return the URL of the resource that holds ``event``."""
+        """Return the URL of the resource that contains ``event``."""
         return urljoin(self.url, event_uid(event.key).replace("@", "-") + ".ics")
 
     def upsert_event(self, event: EventSpec) -> str:

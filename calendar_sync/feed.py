@@ -43,7 +43,7 @@ class CachedFeed:
 
 
 class FeedCache(Protocol):
-    """Where feed bodies are kept between reads, keyed by URL."""
+    """A store of feed bodies between reads, keyed by URL."""
 
     def get(self, url: str) -> CachedFeed | None: ...
 
@@ -122,7 +122,7 @@ def request_error(
     """Turn a failed request (no HTTP status) into a CalendarError."""
     if isinstance(exc, requests.Timeout):
         return ProviderTimeoutError(
-            f"{redact_url(url)} did not answer in time",
+            f"{redact_url(url)} timed out",
             provider=provider,
             calendar=calendar,
         )
@@ -187,7 +187,7 @@ class IcsFeedSource:
         return read_ics(body, start, end, self.options, self.calendar)
 
     def fetch(self) -> bytes:
-        """Return the feed body; a 304 answer returns the cached body."""
+        """Return the feed body, or the cached body when the server sends 304."""
         cached = self.cache.get(self.url)
         headers = {"Accept": "text/calendar, */*;q=0.5"}
         if cached is not None and cached.etag:

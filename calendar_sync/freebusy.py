@@ -9,7 +9,7 @@ import icalendar
 
 from .base import BusyInterval, BusyKind, ReadOptions
 
-# Where intervals of different kinds overlap, the higher rank is reported.
+# Rank of each kind: over an overlap of two kinds, the higher rank is reported.
 # Unknown ranks highest so a read failure stays visible under any busy time.
 KIND_RANK: dict[BusyKind, int] = {
     "tentative": 0,

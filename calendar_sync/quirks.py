@@ -1,6 +1,6 @@
 """What CalDAV servers get wrong when asked for busy time, in one place.
 
-Each record says how a server behaves and which reading strategy works
+Each record describes how a server behaves and which reading strategy works
 around it. The facts were checked against Radicale 3.9 and Xandikos 0.4.10
 by the tests in tests/calendar_sync/test_caldav_quirks.py.
 """
@@ -16,10 +16,10 @@ class ServerQuirks:
     """How to read busy time from one kind of CalDAV server."""
 
     name: str
-    # Use the server's free-busy-query REPORT (RFC 4791 section 7.10). Only a
-    # server that applies floating times, all-day days, TRANSP and the
-    # owner's PARTSTAT the way ``ics.read_ics`` does may set this; otherwise
-    # the raw events are fetched and read locally.
+    # Use the server's free-busy-query REPORT (RFC 4791 section 7.10). Set it
+    # only for a server that places floating times, all-day days, TRANSP and
+    # the owner's PARTSTAT the way ``ics.read_ics`` does. Without it, the raw
+    # events are fetched and read locally.
     freebusy_query_trusted: bool
     # The calendar-query time-range filter ignores RDATE occurrences, so
     # events with an RDATE are fetched in a second query without a range.

@@ -3,7 +3,7 @@
 Calendars name zones three ways: IANA names (``Europe/Berlin``), Windows names
 written by Outlook and Exchange (``W. Europe Standard Time``), and names that
 only the file's own VTIMEZONE defines (``(UTC+01:00) Amsterdam, Berlin``).
-A name that is none of these is an error, never UTC.
+Any other name raises UnknownTimezoneError; it is never read as UTC.
 """
 
 from __future__ import annotations
@@ -225,9 +225,9 @@ def resolve_tzid(
 ) -> tzinfo:
     """Resolve a TZID to a time zone, or raise UnknownTimezoneError.
 
-    IANA and Windows names win over the file's VTIMEZONE because Outlook often
-    writes only the current year's rule into it, while the IANA database holds
-    every year's offsets.
+    IANA and Windows names win over the file's VTIMEZONE because Outlook's
+    VTIMEZONEs start in 1601 and apply today's rule to every year, while the
+    IANA database contains each year's offsets.
     """
     name = iana_name(tzid)
     if name is not None:
@@ -279,8 +279,8 @@ EXACT_DURATION = "X-TORACE-DURATION"
 class SeriesZones:
     """The zones that place the values of one event series in time.
 
-    ``strict=False`` reads an unknown TZID in the owner's zone; it serves only
-    to find the days a broken event covers so they can be marked unknown.
+    ``strict=False`` reads an unknown TZID in the owner's zone. It is used only
+    to find the days a broken event covers, so they can be marked unknown.
     """
 
     def __init__(

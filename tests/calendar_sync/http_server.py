@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-HANG_SECONDS = 2.0  # how long /hang waits before answering
+HANG_SECONDS = 2.0  # seconds /hang waits before it responds
 
 
 @dataclass
@@ -60,7 +60,7 @@ def _handler_class(folder: Path, record: FeedServer) -> type[BaseHTTPRequestHand
             else:
                 self._send_status(404)
 
-        # CalDAV clients pointed at this server get the same answers.
+        # CalDAV clients pointed at this server get the same responses.
         do_PROPFIND = do_GET
         do_REPORT = do_GET
 

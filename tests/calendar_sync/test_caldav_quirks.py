@@ -37,7 +37,7 @@ def test_free_busy_query_reads_floating_as_utc(
         utc("2026-03-10 00:00"), utc("2026-03-11 00:00")
     )
 
-    # The owner is in New York, so the right answer is 13:00-14:00 UTC.
+    # The owner is in New York, so the right interval is 13:00-14:00 UTC.
     assert [(i.start, i.end, i.kind) for i in report.intervals] == [
         block("2026-03-10 09:00", "2026-03-10 10:00")
     ]
