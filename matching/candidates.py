@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from matching.eligibility import (
     TopicIndex,
+    allows_sites,
     is_excluded,
     normalise,
-    site_allows,
     site_bonus,
 )
 from matching.model import Mentor, ProgramRules, Request
@@ -103,6 +103,8 @@ class Candidates:
         self.times = times
         self.index = TopicIndex(mentors, rules)
         self.group_of: dict[int, RequestGroup] = {}
+        self.sites = [normalise(mentor.site) for mentor in mentors]
+        self.classes = [times.class_of(mentor.availability) for mentor in mentors]
 
     def evaluate(self, group: RequestGroup, free: Sequence[int]) -> None:
         """Fill the group's options and stats: topic, site, exclusion, time."""
@@ -113,9 +115,12 @@ class Candidates:
         fits = self.index.fits(sample.topic)
         stats = group.stats
         stats.topic = len(fits)
+        site = normalise(sample.site)
+        mentee_class = self.times.class_of(sample.availability)
         for mentor_index in sorted(fits):
             mentor = self.mentors[mentor_index]
-            if not site_allows(self.rules, mentor, sample):
+            same = self.sites[mentor_index] == site
+            if not allows_sites(self.rules, same):
                 continue
             stats.site += 1
             if is_excluded(self.rules, mentor, sample):
@@ -124,13 +129,20 @@ class Candidates:
             if free[mentor_index] <= 0:
                 continue
             stats.open += 1
+            key = self.times.pair_key_of(
+                self.classes[mentor_index], mentor.id, mentee_class, sample.mentee_id
+            )
             if not self.times.has_series(
-                mentor.availability, mentor.id, sample.availability, sample.mentee_id
+                key,
+                mentor.availability,
+                mentor.id,
+                sample.availability,
+                sample.mentee_id,
             ):
                 continue
             stats.timed += 1
             fit = fits[mentor_index]
-            score = fit.score + site_bonus(self.rules, mentor, sample)
+            score = fit.score + site_bonus(self.rules, same)
             group.options.append(Option(mentor_index, score, fit.reason))
 
     def solo_with_time(

@@ -118,7 +118,11 @@ def _original_topic(mentor: Mentor, key: str) -> str:
 
 def site_allows(rules: ProgramRules, mentor: Mentor, request: Request) -> bool:
     """Whether the site rule lets this mentor take this request."""
-    same = normalise(mentor.site) == normalise(request.site)
+    return allows_sites(rules, normalise(mentor.site) == normalise(request.site))
+
+
+def allows_sites(rules: ProgramRules, same: bool) -> bool:
+    """Whether the site rule allows a pair at the same (or another) site."""
     if rules.kind == "informational" or rules.site_rule == "other-required":
         return not same
     if rules.site_rule == "same":
@@ -126,9 +130,8 @@ def site_allows(rules: ProgramRules, mentor: Mentor, request: Request) -> bool:
     return True
 
 
-def site_bonus(rules: ProgramRules, mentor: Mentor, request: Request) -> int:
+def site_bonus(rules: ProgramRules, same: bool) -> int:
     """Extra score for another site under the "other-preferred" rule."""
-    same = normalise(mentor.site) == normalise(request.site)
     if rules.site_rule == "other-preferred" and not same:
         return OTHER_SITE_BONUS
     return 0

@@ -68,18 +68,30 @@ class PairTimes:
         self, mentor: Availability, mentor_id: int, mentee: Availability, mentee_id: int
     ) -> PairKey:
         """Return the cache key of a pair: both classes and any held time."""
+        return self.pair_key_of(
+            self.class_of(mentor), mentor_id, self.class_of(mentee), mentee_id
+        )
+
+    def pair_key_of(
+        self, mentor_class: int, mentor_id: int, mentee_class: int, mentee_id: int
+    ) -> PairKey:
+        """Return the cache key of a pair from availability classes."""
         return (
-            self.class_of(mentor),
-            self.class_of(mentee),
+            mentor_class,
+            mentee_class,
             mentor_id if mentor_id in self.held else None,
             mentee_id if mentee_id in self.held else None,
         )
 
     def has_series(
-        self, mentor: Availability, mentor_id: int, mentee: Availability, mentee_id: int
+        self,
+        key: PairKey,
+        mentor: Availability,
+        mentor_id: int,
+        mentee: Availability,
+        mentee_id: int,
     ) -> bool:
         """Whether the whole series fits the pair, ignoring this run's sessions."""
-        key = self.pair_key(mentor, mentor_id, mentee, mentee_id)
         known = self.feasible.get(key)
         if known is None:
             plan = self.plan(mentor, mentor_id, mentee, mentee_id, with_planned=False)

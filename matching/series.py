@@ -163,12 +163,19 @@ def weekly_series(
     starts: IntArray, clock: ZoneClock, count: int, period: int
 ) -> list[int] | None:
     """Return the earliest series on one weekly pattern, if any."""
-    times = pattern_times(clock, clock.to_local(starts), count, period)
-    complete = is_member(starts, times).all(axis=1)
-    found = np.flatnonzero(complete)
-    if found.size == 0:
-        return None
-    return [int(t) for t in times[found[0]]]
+    # Most pairs have a pattern among their first starts, so small chunks
+    # first save testing every start.
+    first, chunk = 0, 64
+    while first < starts.size:
+        part = starts[first : first + chunk]
+        times = pattern_times(clock, clock.to_local(part), count, period)
+        complete = is_member(starts, times).all(axis=1)
+        found = np.flatnonzero(complete)
+        if found.size:
+            return [int(t) for t in times[found[0]]]
+        first += chunk
+        chunk *= 4
+    return None
 
 
 def series_with_one_moved(
