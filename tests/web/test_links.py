@@ -107,7 +107,7 @@ def test_outdated_decline_link_cannot_undo_a_confirmation(
 )
 def test_tampered_tokens_get_the_same_plain_page(
     series: Series, client: FlaskClient, mangle
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     token = path_of(participant_links(series, series.mentee)["confirm"]).split("/")[-1]
     before = snapshot()
 
