@@ -287,7 +287,7 @@ def wait_until_up(base_url: str, process: subprocess.Popen[bytes]) -> None:
             return
         except requests.ConnectionError:
             time.sleep(0.1)
-    raise RuntimeError(f"Radicale did not answer on {base_url} within 30 s")
+    raise RuntimeError(f"Radicale did not respond on {base_url} within 30 s")
 
 
 def free_port() -> int:

@@ -71,6 +71,10 @@ _STATUS_KINDS: dict[str, BusyKind | None] = {
 }
 
 
+class _UnreadableSchedule(Exception):
+    """A schedule whose busy time cannot be read. The message gives the reason."""
+
+
 def transaction_id_for(key: str) -> str:
     """Derive the Graph ``transactionId`` for an idempotency key."""
     return str(uuid.uuid5(TRANSACTION_NAMESPACE, key))
@@ -330,20 +334,29 @@ class MicrosoftCalendar:
         }
         for mailbox in batch:
             report = reports[mailbox]
-            schedule = schedules.get(mailbox.lower())
             try:
-                problem = _schedule_problem(schedule)
-                if problem is None:
-                    assert schedule is not None
-                    items = schedule.get("scheduleItems") or []
-                    intervals = [self._schedule_interval(item) for item in items]
-            except InvalidDataError as exc:
-                problem = str(exc.args[0])
-            if problem is not None:
-                _mark_unknown(report, mailbox, problem, start, end)
+                busy = self._schedule_intervals(schedules.get(mailbox.lower()))
+            except _UnreadableSchedule as exc:
+                _mark_unknown(report, mailbox, str(exc), start, end)
                 continue
-            busy = [interval for interval in intervals if interval is not None]
             report.intervals.extend(clip_intervals(busy, start, end))
+
+    def _schedule_intervals(
+        self, schedule: dict[str, Any] | None
+    ) -> list[BusyInterval]:
+        """Read one schedule's blocking items, or raise _UnreadableSchedule."""
+        problem = _schedule_problem(schedule)
+        if problem is not None or schedule is None:
+            raise _UnreadableSchedule(problem or "no schedule")
+        intervals = []
+        for item in schedule.get("scheduleItems") or []:
+            try:
+                interval = self._schedule_interval(item)
+            except InvalidDataError as exc:
+                raise _UnreadableSchedule(str(exc.args[0])) from exc
+            if interval is not None:
+                intervals.append(interval)
+        return intervals
 
     def _schedule_interval(self, item: dict[str, Any]) -> BusyInterval | None:
         kind = self._kind(item.get("status"))

@@ -356,3 +356,11 @@ def test_fake_writes_seven_fraction_digits(fake, session):
         "dateTime": "2026-01-01T09:00:00.0000000",
         "timeZone": "UTC",
     }
+
+
+def test_throttling_without_retry_after_backs_off(fake, calendar, sleeps):
+    fake.inject(Fault("getSchedule", retry_after=None, times=2))
+
+    calendar.read_busy(utc(2026, 3, 2), utc(2026, 3, 3))
+
+    assert sleeps == [1.0, 2.0]

@@ -21,7 +21,7 @@ from tests.fakes.tls import TlsFiles
 
 @dataclass
 class FakeRequest:
-    """One HTTP request as a fake sees it."""
+    """One HTTP request as a fake received it."""
 
     method: str
     path: str
@@ -146,7 +146,7 @@ def expand_occurrences(
 ) -> list[datetime]:
     """Expand RRULE and RDATE lines from a zoned ``start``; return UTC starts.
 
-    ``excluded`` holds UTC instants to leave out (EXDATEs).
+    ``excluded`` contains UTC instants to leave out (EXDATEs).
 
     Occurrences keep their wall-clock time in ``start``'s zone across DST
     changes, the way calendar servers expand a zoned series.

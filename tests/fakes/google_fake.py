@@ -5,7 +5,7 @@ per-calendar errors inside a 200 reply, the ``{"error": {"errors": [...],
 "code", "message"}}`` envelope, events with client-chosen ids (409
 ``duplicate``, including ids of deleted events, 410 ``deleted`` on a second
 delete), events.list with ``nextSyncToken`` and 410 ``fullSyncRequired``, and
-a token endpoint that answers a revoked grant with 400 ``invalid_grant``.
+a token endpoint that returns 400 ``invalid_grant`` for a revoked grant.
 The real google-api-python-client drives it through ``api_endpoint``.
 """
 
@@ -32,8 +32,8 @@ from tests.fakes.tls import TlsFiles
 
 API_PREFIX = "/calendar/v3"
 MAX_FREEBUSY_ITEMS = 50
-# Google documents no maximum range. Reports say 90 days pass and three
-# months fail, so the fake enforces the 60-day bound the adapter promises.
+# Google documents no maximum range. Public reports have 90 days accepted and
+# three months rejected, so the fake enforces the adapter's own 60-day bound.
 DEFAULT_MAX_RANGE = timedelta(days=60)
 _EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
 
@@ -48,7 +48,7 @@ def google_error(status: int, reason: str, message: str, **extra: str) -> FakeRe
 
 @dataclass
 class Fault:
-    """A failure to answer the next ``times`` requests of one kind with."""
+    """A failure returned for the next ``times`` requests of one kind."""
 
     kind: str
     status: int = 0
@@ -171,7 +171,7 @@ class GoogleFake:
         self._sync_epoch += 1
 
     def inject(self, fault: Fault) -> None:
-        """Answer the next request(s) of ``fault.kind`` with ``fault``."""
+        """Fail the next request(s) of ``fault.kind`` with ``fault``."""
         self.faults.append(fault)
 
     def count(self, kind: str) -> int:

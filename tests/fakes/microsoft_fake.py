@@ -77,7 +77,7 @@ def graph_error(status: int, code: str, message: str) -> FakeResponse:
 
 @dataclass
 class Fault:
-    """A failure to answer the next ``times`` requests of one kind with."""
+    """A failure returned for the next ``times`` requests of one kind."""
 
     kind: str
     status: int = 429
@@ -174,7 +174,7 @@ class MicrosoftFake:
         self.access_tokens.clear()
 
     def inject(self, fault: Fault) -> None:
-        """Answer the next request(s) of ``fault.kind`` with ``fault``."""
+        """Fail the next request(s) of ``fault.kind`` with ``fault``."""
         self.faults.append(fault)
 
     def count(self, kind: str) -> int:

@@ -2,7 +2,7 @@
 
 MSAL rejects ``http://`` authorities and oauthlib rejects ``http://`` OAuth
 endpoints, so the fakes serve HTTPS with a certificate valid for
-``IP:127.0.0.1`` that the clients under test are told to trust.
+``IP:127.0.0.1`` that the clients under test are configured to trust.
 """
 
 from __future__ import annotations
