@@ -404,7 +404,9 @@ class GoogleCalendar:
                 if status in expected:
                     return _Expected(status, reason)
                 error = self._map_http_error(exc, status, reason, attempt)
-                if isinstance(error, RateLimitedError) and attempt < self._max_retries:
+                retryable = status == 429 or reason in _RETRYABLE_403
+                if retryable and attempt < self._max_retries:
+                    assert isinstance(error, RateLimitedError)
                     logger.warning(
                         "Google rate limit (%s) on %s; waiting %.1f s",
                         reason,

@@ -18,6 +18,7 @@ from calendar_sync.errors import (
     ServerError,
 )
 from calendar_sync.google import SCOPES, GoogleCalendar
+from tests.fakes import loopback_session
 from tests.fakes.google_fake import Fault, GoogleFake
 from tests.fakes.tls import TlsFiles, make_loopback_cert
 
@@ -366,3 +367,77 @@ def test_revoked_refresh_token_raises_auth_error(fake, calendar, token_info):
 def test_naive_range_rejected(calendar):
     with pytest.raises(ValueError, match="naive"):
         calendar.read_busy(datetime(2026, 3, 1), datetime(2026, 3, 2))
+
+
+def test_quota_exceeded_raises_without_retry(fake, calendar, sleeps):
+    fake.inject(Fault("freeBusy", 403, "quotaExceeded"))
+
+    with pytest.raises(RateLimitedError):
+        calendar.read_busy(utc(2026, 3, 1), utc(2026, 3, 2))
+
+    assert sleeps == []
+
+
+def post_free_busy(fake, session, token, body):
+    return session.post(
+        f"{fake.api_endpoint}freeBusy",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+
+
+@pytest.fixture
+def session(tls):
+    with loopback_session(tls) as opened:
+        yield opened
+
+
+def test_fake_rejects_empty_range_with_documented_body(fake, session, token_info):
+    body = {"timeMin": "2026-03-02T00:00:00Z", "timeMax": "2026-03-02T00:00:00Z"}
+
+    reply = post_free_busy(fake, session, token_info["access_token"], body)
+
+    assert reply.status_code == 400
+    assert reply.json() == {
+        "error": {
+            "errors": [
+                {
+                    "domain": "calendar",
+                    "reason": "timeRangeEmpty",
+                    "message": "The specified time range is empty.",
+                    "locationType": "parameter",
+                    "location": "timeMax",
+                }
+            ],
+            "code": 400,
+            "message": "The specified time range is empty.",
+        }
+    }
+
+
+def test_fake_rejects_too_long_range(fake, session, token_info):
+    body = {"timeMin": "2026-01-01T00:00:00Z", "timeMax": "2026-03-03T00:00:00Z"}
+
+    reply = post_free_busy(fake, session, token_info["access_token"], body)
+
+    assert reply.status_code == 400
+    assert reply.json()["error"]["errors"][0]["reason"] == "timeRangeTooLong"
+
+
+def test_fake_flags_calendars_past_fifty(fake, session, token_info):
+    items = [{"id": "primary"} for _ in range(50)] + [{"id": "extra@example.com"}]
+    fake.add_calendar("extra@example.com")
+    body = {
+        "timeMin": "2026-03-02T00:00:00Z",
+        "timeMax": "2026-03-03T00:00:00Z",
+        "items": items,
+    }
+
+    reply = post_free_busy(fake, session, token_info["access_token"], body)
+
+    calendars = reply.json()["calendars"]
+    assert calendars["extra@example.com"]["errors"][0]["reason"] == (
+        "tooManyCalendarsRequested"
+    )
+    assert "errors" not in calendars["primary"]
