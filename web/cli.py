@@ -16,7 +16,7 @@ from web.cli_tools import busy, demo, slots
 from web.extensions import db
 
 
-def _create_app():  # type: ignore[no-untyped-def]
+def _create_app():
     return create_app()
 
 

@@ -84,10 +84,12 @@ def read_token(purpose: str, token: str) -> LinkClaim:
     except SignatureExpired as error:
         # The signature was checked before the age, so the payload is genuine;
         # itsdangerous hands it over still encoded.
-        try:
-            expired = serializer.load_payload(error.payload)
-        except BadData:
-            expired = None
+        expired = None
+        if isinstance(error.payload, bytes):
+            try:
+                expired = serializer.load_payload(error.payload)
+            except BadData:
+                expired = None
         raise LinkExpired(_claim(purpose, expired)) from None
     except BadData:
         raise LinkInvalid() from None

@@ -149,7 +149,7 @@ def _read_all_busy(
     people: Iterable[Person],
     rules: ProgramRules,
     progress: Progress | None,
-) -> dict[int, list]:  # type: ignore[type-arg]
+) -> dict[int, list]:
     margin = timedelta(days=1)
     start, end = rules.window_start - margin, rules.window_end + margin
     people = list(people)
@@ -161,7 +161,7 @@ def _read_all_busy(
     return busy
 
 
-def _engine_mentor(m: Membership, program: Program, busy: dict) -> EngineMentor:  # type: ignore[type-arg]
+def _engine_mentor(m: Membership, program: Program, busy: dict) -> EngineMentor:
     load = (
         db.session.scalar(
             db.select(db.func.count(Series.id)).filter(
@@ -185,7 +185,7 @@ def _engine_mentor(m: Membership, program: Program, busy: dict) -> EngineMentor:
     )
 
 
-def _engine_request(r: Request, program: Program, busy: dict) -> EngineRequest:  # type: ignore[type-arg]
+def _engine_request(r: Request, program: Program, busy: dict) -> EngineRequest:
     person = r.mentee
     return EngineRequest(
         id=r.id,

@@ -102,7 +102,9 @@ def read_roster(program: Program, path: Path) -> list[RosterRow]:
             ],
         )
 
-    rows, problems, seen = [], [], {}
+    rows: list[RosterRow] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
     for line, raw in enumerate(reader, start=2):
         values = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         if not any(values.values()):
@@ -239,7 +241,7 @@ def _topics(
     return names
 
 
-def _calendar(text: str, base: Path, bad) -> str:  # type: ignore[no-untyped-def]
+def _calendar(text: str, base: Path, bad) -> str:
     if not text or text.startswith(("http://", "https://")):
         return text
     path = (base / text).resolve()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from web.audit import record
 from web.models import MentoringSession, Series
 
@@ -45,7 +47,7 @@ class TransitionError(ValueError):
     """A move the state machine does not allow."""
 
 
-def move_series(series: Series, status: str, actor: str, **detail: object) -> None:
+def move_series(series: Series, status: str, actor: str, **detail: Any) -> None:
     """Move ``series`` to ``status``, raise its version and audit the move."""
     _check(SERIES_TRANSITIONS, "series", series.id, series.status, status)
     record(actor, f"series.{status}", series, previous=series.status, **detail)
@@ -54,7 +56,7 @@ def move_series(series: Series, status: str, actor: str, **detail: object) -> No
 
 
 def move_session(
-    session: MentoringSession, status: str, actor: str, **detail: object
+    session: MentoringSession, status: str, actor: str, **detail: Any
 ) -> None:
     """Move ``session`` to ``status`` and audit the move."""
     _check(SESSION_TRANSITIONS, "session", session.id, session.status, status)

@@ -61,7 +61,7 @@ def make_series(
     sessions: int = 3,
     status: str = "pending-approval",
 ) -> Series:
-    """A series of weekly 45-minute sessions from FIRST_SESSION, as matching stores it."""
+    """Weekly 45-minute sessions from FIRST_SESSION, stored as matching does."""
     db.session.add(
         Membership(
             program=program, person=mentor, role="mentor", offers=["literacy coaching"]

@@ -59,8 +59,10 @@ def test_every_bad_row_is_reported_and_nothing_imported(
     path = write(
         tmp_path,
         (
-            "ana@example.org,Ana,mentor,North,,America/Chicago,classroom management,,,,\n"
-            "not-an-email,Ben,mentee,South,,America/New_York,,classroom management,,,\n"
+            "ana@example.org,Ana,mentor,North,,America/Chicago,"
+            "classroom management,,,,\n"
+            "not-an-email,Ben,mentee,South,,America/New_York,,"
+            "classroom management,,,\n"
             "cy@example.org,Cy,mentee,South,,Mars/Olympus,,knitting,,,\n"
             "di@example.org,Di,mentee,South,,UTC,,classroom management,,9-5,\n"
         ),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from web.models.programs import Program, Request
 
 
-class Match(db.Model):  # type: ignore[name-defined,misc]
+class Match(db.Model):  # type: ignore[name-defined]
     """The engine's pairing of one request with one mentor, and why."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,7 +41,7 @@ class Match(db.Model):  # type: ignore[name-defined,misc]
     series: Mapped[Series | None] = relationship(back_populates="match")
 
 
-class Series(db.Model):  # type: ignore[name-defined,misc]
+class Series(db.Model):  # type: ignore[name-defined]
     """The one to three sessions booked for a match.
 
     ``version`` rises on every change of state, so a signed link issued for
@@ -80,7 +80,7 @@ class Series(db.Model):  # type: ignore[name-defined,misc]
         return None
 
 
-class MentoringSession(db.Model):  # type: ignore[name-defined,misc]
+class MentoringSession(db.Model):  # type: ignore[name-defined]
     """One meeting of a series; named so it is never confused with db.session."""
 
     __tablename__ = "mentoring_session"
@@ -109,7 +109,7 @@ class MentoringSession(db.Model):  # type: ignore[name-defined,misc]
     series: Mapped[Series] = relationship(back_populates="sessions")
 
 
-class Feedback(db.Model):  # type: ignore[name-defined,misc]
+class Feedback(db.Model):  # type: ignore[name-defined]
     """One person's answer about one session; a second answer replaces it."""
 
     __table_args__ = (UniqueConstraint("session_id", "person_id"),)

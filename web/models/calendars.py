@@ -18,7 +18,7 @@ CONNECTION_KINDS = ("ics-file", "url", "ics-feed", "caldav", "google", "microsof
 """``url`` is a pasted http(s) address not yet recognised as a feed or CalDAV."""
 
 
-class CalendarConnection(db.Model):  # type: ignore[name-defined,misc]
+class CalendarConnection(db.Model):  # type: ignore[name-defined]
     """One calendar Torace reads a person's busy time from.
 
     ``secret`` holds the encrypted password, refresh token or MSAL token
@@ -46,7 +46,7 @@ class CalendarConnection(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class BusyBlock(db.Model):  # type: ignore[name-defined,misc]
+class BusyBlock(db.Model):  # type: ignore[name-defined]
     """A busy interval read by the last sync, in UTC."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from web.models.programs import Program
 
 
-class Person(db.Model):  # type: ignore[name-defined,misc]
+class Person(db.Model):  # type: ignore[name-defined]
     """A mentor or mentee; one row per email address across all programs."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,7 +44,7 @@ class Person(db.Model):  # type: ignore[name-defined,misc]
         return f"<Person {self.id} {self.email}>"
 
 
-class Admin(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class Admin(UserMixin, db.Model):  # type: ignore[name-defined]
     """Someone who logs in to run programs.
 
     An organisation-wide administrator sees every program; a program
@@ -69,7 +69,7 @@ class Admin(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return self.organisation_wide or any(p.id == program.id for p in self.programs)
 
 
-class ProgramAdmin(db.Model):  # type: ignore[name-defined,misc]
+class ProgramAdmin(db.Model):  # type: ignore[name-defined]
     __tablename__ = "program_admin"
 
     admin_id: Mapped[int] = mapped_column(ForeignKey("admin.id"), primary_key=True)

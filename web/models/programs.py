@@ -24,7 +24,7 @@ PROGRAM_KINDS = (
 SITE_RULES = ("any", "same", "other-required", "other-preferred")
 
 
-class Program(db.Model):  # type: ignore[name-defined,misc]
+class Program(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -57,7 +57,7 @@ class Program(db.Model):  # type: ignore[name-defined,misc]
         return next((t for t in self.topics if t.name.casefold() == wanted), None)
 
 
-class Topic(db.Model):  # type: ignore[name-defined,misc]
+class Topic(db.Model):  # type: ignore[name-defined]
     __table_args__ = (UniqueConstraint("program_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,7 +67,7 @@ class Topic(db.Model):  # type: ignore[name-defined,misc]
     program: Mapped[Program] = relationship(back_populates="topics")
 
 
-class Membership(db.Model):  # type: ignore[name-defined,misc]
+class Membership(db.Model):  # type: ignore[name-defined]
     """A person's place in a program's pool, as mentor, mentee or both."""
 
     __table_args__ = (UniqueConstraint("program_id", "person_id"),)
@@ -95,7 +95,7 @@ class Membership(db.Model):  # type: ignore[name-defined,misc]
         return self.capacity
 
 
-class Request(db.Model):  # type: ignore[name-defined,misc]
+class Request(db.Model):  # type: ignore[name-defined]
     """One mentee's wish for one topic in one program."""
 
     __table_args__ = (UniqueConstraint("program_id", "mentee_id", "topic_id"),)

@@ -35,7 +35,7 @@ def program_or_404(slug: str) -> Program:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     if request.method == "POST":
         email = request.form.get("email", "").strip().lower()
         admin = db.session.scalar(db.select(Admin).filter_by(email=email))
@@ -47,14 +47,14 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     logout_user()
     return redirect(url_for("admin.login"))
 
 
 @bp.route("/")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index():
     programs = db.session.scalars(db.select(Program).order_by(Program.name)).all()
     visible = [p for p in programs if current_user.can_manage(p)]
     return render_template("admin/index.html", programs=visible)
@@ -62,7 +62,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/programs/<slug>")
 @login_required
-def program(slug: str):  # type: ignore[no-untyped-def]
+def program(slug: str):
     program = program_or_404(slug)
     series = db.session.scalars(
         db.select(Series).filter_by(program_id=program.id).order_by(Series.id)
@@ -77,7 +77,7 @@ def program(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/programs/<slug>/approve", methods=["POST"])
 @login_required
-def approve(slug: str):  # type: ignore[no-untyped-def]
+def approve(slug: str):
     program = program_or_404(slug)
     query = db.select(Series).filter_by(
         program_id=program.id, status="pending-approval"
@@ -94,7 +94,7 @@ def approve(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/programs/<slug>/audit")
 @login_required
-def audit(slug: str):  # type: ignore[no-untyped-def]
+def audit(slug: str):
     program = program_or_404(slug)
     events = db.session.scalars(
         db.select(AuditEvent)
@@ -107,7 +107,7 @@ def audit(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/outbox")
 @login_required
-def outbox():  # type: ignore[no-untyped-def]
+def outbox():
     if not current_user.organisation_wide:
         abort(404)
     messages = db.session.scalars(

@@ -11,13 +11,13 @@ from web.extensions import db
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException):
         return render_template(
             "error.html", code=error.code, title=error.name, message=error.description
         ), error.code or 500
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(error: CSRFError):
         return render_template(
             "error.html",
             code=400,
@@ -26,7 +26,7 @@ def register(app: Flask) -> None:
         ), 400
 
     @app.errorhandler(500)
-    def server_error(error: Exception):  # type: ignore[no-untyped-def]
+    def server_error(error: Exception):
         db.session.rollback()
         return render_template(
             "error.html",

@@ -132,7 +132,7 @@ def _belongs(obj: Any, person: Person) -> bool:
 
 @bp.route("/<purpose>/<token>", methods=["GET", "POST"])
 @csrf.exempt
-def follow(purpose: str, token: str):  # type: ignore[no-untyped-def]
+def follow(purpose: str, token: str):
     """Show the page of a link (GET) or carry out its action (POST)."""
     try:
         action, claim, obj, person = _load(purpose, token)
@@ -178,7 +178,7 @@ def _program_of(obj: Any) -> int | None:
     return None
 
 
-def _expired(purpose: str, token: str, claim: LinkClaim | None):  # type: ignore[no-untyped-def]
+def _expired(purpose: str, token: str, claim: LinkClaim | None):
     if request.method == "POST" and request.form.get("fresh") and claim is not None:
         _send_fresh_link(claim)
     return render_template(
