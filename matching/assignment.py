@@ -57,7 +57,7 @@ def assign(
     """Assign demands to mentors: maximum coverage, then score, then spread.
 
     ``capacities`` are free places per mentor, ``loads`` the mentees each
-    already has. ``used_pairs`` holds (mentee, mentor index) pairs already
+    already has. ``used_pairs`` contains (mentee, mentor index) pairs already
     matched, which development-plan demands avoid where they can.
     """
     graph = _Network(len(demands), len(capacities))

@@ -27,13 +27,13 @@ MAX_SCORE = max(EXACT_SCORE, TITLE_SCORE) + OTHER_SITE_BONUS
 
 
 def normalise(text: str) -> str:
-    """Compare topics, titles and tags case-insensitively, spaces collapsed."""
+    """Casefold text and collapse spaces, to compare topics, titles and tags."""
     return " ".join(text.casefold().split())
 
 
 @dataclass(frozen=True, slots=True)
 class TopicFit:
-    """How a mentor fits a request's topic: score and the sentence saying why."""
+    """A mentor's fit for a request's topic: score and the sentence saying why."""
 
     score: int
     reason: str

@@ -26,7 +26,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 
 import numpy as np
 
@@ -148,9 +149,25 @@ def common_hours(
     participants: Sequence[Availability], start: int, end: int
 ) -> tuple[tuple[int, int], ...]:
     """Return the merged UTC windows where every participant is in hours."""
+    keys = tuple(
+        (person.hours, person.timezone, tuple(sorted(person.overrides)))
+        for person in participants
+    )
+    return _common_hours(keys, start, end)
+
+
+@lru_cache(maxsize=4096)
+def _common_hours(
+    keys: tuple[tuple[str, str, tuple[tuple[date, str], ...]], ...],
+    start: int,
+    end: int,
+) -> tuple[tuple[int, int], ...]:
     common: list[tuple[int, int]] | None = None
-    for person in participants:
-        windows = person_windows(person, start, end)
+    for hours_text, zone, overrides in keys:
+        load_zone(zone)
+        windows = window_minutes(
+            parse_hours_cached(hours_text), zone, start, end, overrides
+        )
         common = list(windows) if common is None else intersect(common, windows)
     return tuple(common or ())
 
