@@ -190,7 +190,11 @@ class _Expected:
 
 
 class GoogleCalendar:
-    """One Google calendar, read through freeBusy and written through events."""
+    """One Google calendar, read through freeBusy and written through events.
+
+    An instance owns one httplib2 connection, which is not thread-safe, so use
+    one instance per thread.
+    """
 
     provider = PROVIDER
 
