@@ -38,7 +38,9 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Module scope: the sync API keeps an asyncio loop running on this thread
+# while Playwright is open, which other tests using asyncio.run() trip over.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM):
