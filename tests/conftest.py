@@ -8,6 +8,7 @@ Alembic migrations, never ``create_all``.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from config import load_settings
 from web.app import MIGRATIONS, create_app
@@ -27,28 +28,34 @@ TEST_KEY = "test-secret-key-for-links-only"
 
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[str]:
-    """A fresh PostgreSQL schema for this test run, migrated once."""
+    """A PostgreSQL database of this test run's own, migrated once.
+
+    Each run creates its own database next to the one named by
+    ``TORACE_TEST_DATABASE_URL``, so runs side by side never share tables.
+    """
     if not POSTGRES_URL:
         yield ""
         return
-    engine = create_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    name = f"torace_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = (
+        make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    )
     app = create_app(
         load_settings(
             {},
-            {
-                "env": "testing",
-                "database_url": POSTGRES_URL,
-                "secret_keys": (TEST_KEY,),
-            },
+            {"env": "testing", "database_url": url, "secret_keys": (TEST_KEY,)},
         )
     )
     with app.app_context():
         upgrade(directory=str(MIGRATIONS))
-    yield POSTGRES_URL
+        db.engine.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture
@@ -73,6 +80,7 @@ def app(tmp_path: Path, postgres_schema: str) -> Iterator[Flask]:
         db.session.remove()
         if postgres_schema:
             _truncate_all()
+        db.engine.dispose()
 
 
 def _truncate_all() -> None:

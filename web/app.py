@@ -38,7 +38,7 @@ def create_app(
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from web import filters, tasks
+    from web import filters, holds, tasks
     from web.views import admin, errors, links
 
     app.extensions["torace.tasks"] = tasks.make_huey(settings)
@@ -46,6 +46,7 @@ def create_app(
     app.register_blueprint(links.bp)
     errors.register(app)
     filters.register(app)
+    holds.register()
     return app
 
 

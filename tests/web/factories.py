@@ -62,12 +62,23 @@ def make_series(
     status: str = "pending-approval",
 ) -> Series:
     """Weekly 45-minute sessions from FIRST_SESSION, stored as matching does."""
-    db.session.add(
-        Membership(
-            program=program, person=mentor, role="mentor", offers=["literacy coaching"]
-        )
-    )
-    db.session.add(Membership(program=program, person=mentee, role="mentee"))
+    for person, role in ((mentor, "mentor"), (mentee, "mentee")):
+        if (
+            db.session.scalar(
+                db.select(Membership).filter_by(
+                    program_id=program.id, person_id=person.id
+                )
+            )
+            is None
+        ):
+            db.session.add(
+                Membership(
+                    program=program,
+                    person=person,
+                    role=role,
+                    offers=["literacy coaching"],
+                )
+            )
     request = Request(
         program=program, mentee=mentee, topic=program.topics[0], status="matched"
     )

@@ -58,6 +58,9 @@ class Series(db.Model):  # type: ignore[name-defined]
     mentor_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     mentee_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(Text, default="")
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Torace changed something the administrator should look at."""
+    nudge_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     approved_by: Mapped[str] = mapped_column(String(320), default="")
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -125,4 +128,40 @@ class Feedback(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     session: Mapped[MentoringSession] = relationship()
+    person: Mapped[Person] = relationship()
+
+
+class BookedTime(db.Model):  # type: ignore[name-defined]
+    """The time one active session holds for one of its two people.
+
+    On PostgreSQL an exclusion constraint keeps one person's rows from
+    overlapping; on SQLite the booking code checks in the same transaction.
+    Rows exist only while their session is active.
+    """
+
+    __table_args__ = (UniqueConstraint("session_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("mentoring_session.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    session: Mapped[MentoringSession] = relationship()
+
+
+class FollowUp(db.Model):  # type: ignore[name-defined]
+    """A participant's wish to keep meeting, for the administrator to act on."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    """open, arranged or dismissed."""
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    series: Mapped[Series] = relationship()
     person: Mapped[Person] = relationship()

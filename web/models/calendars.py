@@ -31,6 +31,8 @@ class CalendarConnection(db.Model):  # type: ignore[name-defined]
     url: Mapped[str] = mapped_column(Text)
     """A file path, a feed or CalDAV URL, or the provider's calendar id."""
     username: Mapped[str] = mapped_column(String(320), default="")
+    account: Mapped[str] = mapped_column(String(320), default="")
+    """The provider account that granted access, shown on the connection page."""
     secret: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(24), default="ok")
     """ok, error, or needs-reconnect."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -74,3 +74,17 @@ class ProgramAdmin(db.Model):  # type: ignore[name-defined]
 
     admin_id: Mapped[int] = mapped_column(ForeignKey("admin.id"), primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), primary_key=True)
+
+
+class DateOverride(db.Model):  # type: ignore[name-defined]
+    """A day on which a person's own hours replace their weekly hours."""
+
+    __table_args__ = (UniqueConstraint("person_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    """The local date in the person's own zone."""
+    hours: Mapped[str] = mapped_column(String(200), default="")
+    """Windows for that day, like ``"09:00-12:00"``; empty means not available."""
+    note: Mapped[str] = mapped_column(String(200), default="")

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from web.extensions import db
@@ -80,6 +89,10 @@ class Membership(db.Model):  # type: ignore[name-defined]
     """Topic names this person mentors on, as spelled in the program."""
     capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """Mentees this mentor takes in the program; None means the program's."""
+    monthly_capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Most sessions this mentor holds in one calendar month; None: no limit."""
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A paused mentor gets no new matches in this program."""
 
     program: Mapped[Program] = relationship(back_populates="memberships")
     person: Mapped[Person] = relationship()
