@@ -12,11 +12,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from flask import Flask
-from flask.cli import ScriptInfo
 
-from web.cli import main
 from web.extensions import db
 from web.models import MentoringSession, Request, Series
 
@@ -113,23 +111,6 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "roster.csv").write_text(ROSTER)
     (tmp_path / "noor.ics").write_text(NOOR_ICS, newline="")
     return tmp_path
-
-
-@pytest.fixture
-def torace(app: Flask):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def run(*args: str) -> Result:
-        result = runner.invoke(
-            main,
-            list(args),
-            obj=ScriptInfo(create_app=lambda: app),
-            catch_exceptions=False,
-        )
-        assert result.exit_code == 0, result.output
-        return result
-
-    return run
 
 
 @pytest.fixture
