@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from matching.model import Availability, Interval, PlannedSession
 from matching.series import replan_session
@@ -84,11 +85,18 @@ def _others(session: MentoringSession) -> list[MentoringSession]:
 
 
 def keeps_gap(session: MentoringSession, start: datetime, gap: timedelta) -> bool:
-    """True if ``start`` keeps the series order and gap from its neighbours."""
+    """True if ``start`` keeps the series order and gap from its neighbours.
+
+    The gap counts calendar days in the mentor's zone, as the planner does,
+    so a session may move to another time of the same day.
+    """
+    zone = ZoneInfo(session.series.mentor.timezone)
+    day = start.astimezone(zone).date()
     for other in _others(session):
-        if other.position < session.position and start < other.start + gap:
+        other_day = other.start.astimezone(zone).date()
+        if other.position < session.position and (day - other_day) < gap:
             return False
-        if other.position > session.position and start > other.start - gap:
+        if other.position > session.position and (other_day - day) < gap:
             return False
     return True
 
