@@ -20,7 +20,7 @@ DEMO_ADMIN = "admin@example.org"
 
 
 def demo_clock(program: Program) -> datetime:
-    """The demo matches as of a week before its window, whatever today is."""
+    """Return the demo's matching time: noon a week before its window."""
     day = program.window_start - timedelta(days=7)
     return datetime.combine(day, time(12), UTC)
 

@@ -84,7 +84,7 @@ def read_roster(program: Program, path: Path) -> list[RosterRow]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise RosterError(path, ["no such file"]) from None
+        raise RosterError(path, ["file not found; check the path"]) from None
     except UnicodeDecodeError as error:
         raise RosterError(
             path, [f"not UTF-8 text ({error}); save it as UTF-8"]

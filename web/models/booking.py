@@ -113,7 +113,7 @@ class MentoringSession(db.Model):  # type: ignore[name-defined]
 
 
 class Feedback(db.Model):  # type: ignore[name-defined]
-    """One person's answer about one session; a second answer replaces it."""
+    """One person's feedback on one session; a second submission replaces it."""
 
     __table_args__ = (UniqueConstraint("session_id", "person_id"),)
 

@@ -31,7 +31,7 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined]
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]
-    """Who or what changed what, and when."""
+    """A record of who or what changed what, and when."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
