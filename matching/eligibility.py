@@ -2,8 +2,8 @@
 
 Scores are small integers so that the assignment can rank them exactly:
 an exact topic (or a synonym) scores 10, a related topic 6; for
-informational interviews a mentor whose title names the role scores 10 and
-one with a matching tag 8. Under the "other-preferred" site rule a mentor
+informational interviews a mentor whose title names the role, or who offers
+the role as a program topic, scores 10, and one with a matching tag 8. Under the "other-preferred" site rule a mentor
 at another site gets 2 more.
 """
 
@@ -97,6 +97,9 @@ class TopicIndex:
         found: dict[int, TopicFit] = {}
         for index in self.by_tag.get(key, ()):
             found[index] = TopicFit(TAG_SCORE, f"Mentor is tagged {wanted}.")
+        for index in self.by_topic.get(key, ()):
+            role = _original_topic(self.mentors[index], key)
+            found[index] = TopicFit(TITLE_SCORE, f"Mentor offers {role} interviews.")
         for index in self.by_title.get(key, ()):
             title = self.mentors[index].title
             found[index] = TopicFit(TITLE_SCORE, f"Mentor works as {title}.")

@@ -25,12 +25,16 @@ class Availability:
     ``"Mon-Thu 07:30-15:30; Fri 08:00-12:00"``. ``overrides`` replaces the
     weekly hours on the given local dates; an empty tuple means no hours.
     ``busy`` holds every blocking interval, unknown availability included.
+    ``busy_minutes``, when set, holds the same intervals as whole minutes
+    since the Unix epoch (starts rounded down, ends up) and is used in
+    place of ``busy``, which saves converting every datetime again.
     """
 
     timezone: str
     hours: str
     busy: tuple[Interval, ...] = ()
     overrides: tuple[tuple[date, str], ...] = ()
+    busy_minutes: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

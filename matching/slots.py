@@ -187,8 +187,9 @@ def busy_arrays(
     participants: Sequence[Availability], extra_busy: Iterable[tuple[int, int]] = ()
 ) -> tuple[IntArray, IntArray]:
     """Return the busy time of all participants as unmerged minute arrays."""
-    parts_starts = [busy_minutes(person.busy)[0] for person in participants]
-    parts_ends = [busy_minutes(person.busy)[1] for person in participants]
+    converted = [person_busy(person) for person in participants]
+    parts_starts = [starts for starts, _ in converted]
+    parts_ends = [ends for _, ends in converted]
     extra = list(extra_busy)
     if extra:
         parts_starts.append(np.array([s for s, _ in extra], dtype=np.int64))
@@ -200,7 +201,33 @@ def busy_arrays(
 # every look-up would cost more than the conversion saves. Each entry keeps
 # its tuple alive, so an id is never reused while it is cached.
 _BUSY_CACHE: dict[int, tuple[tuple[Interval, ...], IntArray, IntArray]] = {}
+_MINUTE_CACHE: dict[
+    int, tuple[tuple[tuple[int, int], ...], IntArray, IntArray]
+] = {}
 BUSY_CACHE_SIZE = 20_000
+
+
+def person_busy(person: Availability) -> tuple[IntArray, IntArray]:
+    """Return a participant's busy time as merged minute arrays."""
+    if person.busy_minutes is None:
+        return busy_minutes(person.busy)
+    return minute_pairs(person.busy_minutes)
+
+
+def minute_pairs(pairs: tuple[tuple[int, int], ...]) -> tuple[IntArray, IntArray]:
+    """Merge (start, end) minute pairs into sorted arrays, cached by identity."""
+    if not pairs:
+        return EMPTY, EMPTY
+    entry = _MINUTE_CACHE.get(id(pairs))
+    if entry is not None and entry[0] is pairs:
+        return entry[1], entry[2]
+
+    table = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    merged = merge_arrays(table[:, 0], table[:, 1])
+    if len(_MINUTE_CACHE) >= BUSY_CACHE_SIZE:
+        del _MINUTE_CACHE[next(iter(_MINUTE_CACHE))]
+    _MINUTE_CACHE[id(pairs)] = (pairs, merged[0], merged[1])
+    return merged
 
 
 def busy_minutes(busy: tuple[Interval, ...]) -> tuple[IntArray, IntArray]:
@@ -321,7 +348,7 @@ def explain_busy(
     """Say whether busy time or its buffer blocks the session at ``minute``."""
     end = minute + search.length
     for number, person in enumerate(participants, start=1):
-        starts, ends = busy_minutes(person.busy)
+        starts, ends = person_busy(person)
         if overlaps_any(starts, ends, np.array([minute]), np.array([end]))[0]:
             return f"{label} is busy for participant {number}."
 
