@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from web.app import configure_logging, create_app
+from web.cli_calls import call
 from web.cli_common import parse_instant, program_by_slug
 from web.cli_tools import busy, demo, slots
 from web.extensions import db
@@ -222,3 +223,4 @@ def admin_create(email: str, programs: tuple[str, ...]) -> None:
 main.add_command(busy)
 main.add_command(slots)
 main.add_command(demo)
+main.add_command(call)

@@ -1,14 +1,19 @@
-"""Feedback on sessions: saving answers and exporting them."""
+"""Feedback on sessions: saving answers, follow-up wishes, and exporting them."""
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Mapping
+from typing import Any
 
+from web.audit import record
 from web.extensions import db
-from web.models import Feedback, MentoringSession, Person, Program, Series
+from web.models import Feedback, FollowUp, MentoringSession, Person, Program, Series
 from web.models.types import utcnow
+
+log = logging.getLogger(__name__)
 
 RATINGS = range(1, 6)
 
@@ -48,8 +53,54 @@ def save_from_form(
     answer.comment = form.get("comment", "")[:4000]
     answer.keep_meeting = None if keep in (None, "") else keep == "yes"
     answer.updated_at = utcnow()
+    if answer.keep_meeting:
+        ask_to_keep_meeting(session.series, person)
     db.session.commit()
     return True
+
+
+def ask_to_keep_meeting(series: Series, person: Person) -> FollowUp:
+    """Add the follow-up wish of ``person`` for ``series`` unless it exists."""
+    existing = db.session.scalar(
+        db.select(FollowUp).filter_by(series_id=series.id, person_id=person.id)
+    )
+    if existing is not None:
+        return existing
+    wish = FollowUp(series=series, person=person, status="open")
+    db.session.add(wish)
+    db.session.flush()
+    record(
+        f"{series.role_of(person.id)}:{person.email}",
+        "followup.requested",
+        wish,
+        program_id=series.program_id,
+        series_id=series.id,
+    )
+    log.info("follow-up wish %d for series %d", wish.id, series.id)
+    return wish
+
+
+def comments_visible(program: Program) -> bool:
+    """True when participants may read each other's feedback comments."""
+    return bool(program.options.get("comments_visible", False))
+
+
+def page_values(session: MentoringSession, person: Person) -> dict[str, Any]:
+    """The values the feedback page shows ``person``: their answer, maybe the other's.
+
+    The other participant's answer is shown only when the program allows it;
+    otherwise comments stay with the administrators.
+    """
+    series = session.series
+    visible = comments_visible(series.program)
+    other_id = series.mentee_id if person.id == series.mentor_id else series.mentor_id
+    other = db.session.get(Person, other_id) if visible else None
+    return {
+        "answer": _answer(session, person),
+        "comments_visible": visible,
+        "other": other,
+        "other_answer": _answer(session, other) if other is not None else None,
+    }
 
 
 def _answer(session: MentoringSession, person: Person) -> Feedback | None:

@@ -5,6 +5,38 @@ carries a fingerprint of the state the link was issued for; a link whose
 fingerprint no longer matches is out of date and changes nothing. Keys are
 tried newest first, so links signed before a key rotation keep working
 until the old key is dropped from ``TORACE_OLD_SECRET_KEYS``.
+
+The purposes, what a link names and what its POST does. "Fingerprint" says
+whether an older link is refused once the object has changed: that is
+needed wherever an old link could undo a newer change.
+
+==============  =======  ==============  ===========  ============================
+purpose         max age  object          fingerprint  POST does
+==============  =======  ==============  ===========  ============================
+confirm         30 days  series          version      confirms for that person
+decline         30 days  series          version      declines the whole series
+cancel-session  60 days  session         seq+status   cancels one session
+another-time    30 days  session         seq+status   moves it to a listed time
+feedback        90 days  session         none         saves the form (replaces)
+rate            90 days  session         none         saves rating ``extra``
+my-mentoring    90 days  person (self)   none         saves one section of the
+                                                      mentor's own settings
+request         60 days  program         none         adds the mentee's requests
+                                                      (never twice)
+volunteer       30 days  topic           none         makes the person a mentor
+                                                      for that topic (idempotent)
+preferences     365 days person (self)   none         sets reminders and calls
+                                                      on or off
+unsubscribe     365 days person (self)   none         RFC 8058 one-click: stops
+                                                      non-essential mail
+approve         14 days  series          version      approval by email
+reconnect       14 days  connection      none         calendar reconnection
+fresh-link      365 days any             none         reserved for re-sent links
+==============  =======  ==============  ===========  ============================
+
+The purposes without a fingerprint only set the state their own form shows
+(a rating, a form's fields, a flag), or add rows at most once, so an older
+link repeats a choice instead of reversing someone else's.
 """
 
 from __future__ import annotations
@@ -29,10 +61,12 @@ MAX_AGE: dict[str, timedelta] = {
     "my-mentoring": timedelta(days=90),
     "approve": timedelta(days=14),
     "unsubscribe": timedelta(days=365),
+    "preferences": timedelta(days=365),
     "request": timedelta(days=60),
     "volunteer": timedelta(days=30),
     "reconnect": timedelta(days=14),
     "fresh-link": timedelta(days=365),
+    "speed-schedule": timedelta(days=90),
 }
 
 
@@ -118,3 +152,10 @@ def link_url(
     token = make_token(LinkClaim(purpose, person_id, object_id, fingerprint, extra))
     base = current_app.config["TORACE"].base_url.rstrip("/")
     return f"{base}/l/{purpose}/{token}"
+
+
+class LinkRejected(Exception):
+    """A request through a valid link was refused; the message says why.
+
+    Nothing is stored: the page shows the message with the form again.
+    """

@@ -13,11 +13,20 @@ from flask import Blueprint, render_template, request
 from web import booking, feedback, rescheduling
 from web.audit import record
 from web.extensions import csrf, db
-from web.links import LinkClaim, LinkExpired, LinkInvalid, link_url, read_token
-from web.models import MentoringSession, Person, Series
+from web.links import (
+    LinkClaim,
+    LinkExpired,
+    LinkInvalid,
+    LinkRejected,
+    link_url,
+    read_token,
+)
+from web.models import MentoringSession, Person, Program, Series, Topic
 from web.models.types import utcnow
 from web.outbox import queue_mail
+from web.ratelimit import over_limit
 from web.states import ACTIVE
+from web.views import participants
 
 bp = Blueprint("links", __name__, url_prefix="/l")
 log = logging.getLogger(__name__)
@@ -30,12 +39,15 @@ class LinkAction:
     act: Callable[[Any, Person, LinkClaim], bool]
     current: Callable[[Any], str] | None = None
     """The fingerprint of the object's current state; None: any state."""
-    context: Callable[[Any], dict[str, Any]] | None = None
+    context: Callable[[Any, Person], dict[str, Any]] | None = None
     """Extra values the page shows, such as the times on offer."""
+    audited: bool = False
+    """True when ``act`` records its own, more detailed audit events."""
+    context_after_post: bool = True
+    """False when the page after a POST needs no context (and it is costly)."""
 
 
-class Rejected(Exception):
-    """The request through a link was refused; the message says why."""
+Rejected = LinkRejected
 
 
 def _confirm(series: Series, person: Person, claim: LinkClaim) -> bool:
@@ -50,7 +62,7 @@ def _cancel(session: MentoringSession, person: Person, claim: LinkClaim) -> bool
     return booking.cancel_session(session, person)
 
 
-def _another_time_context(session: MentoringSession) -> dict[str, Any]:
+def _another_time_context(session: MentoringSession, person: Person) -> dict[str, Any]:
     if session.status not in ACTIVE:
         return {"slots": []}
     return {"slots": rescheduling.other_times(session, utcnow())}
@@ -77,11 +89,14 @@ def _rate(session: MentoringSession, person: Person, claim: LinkClaim) -> bool:
     return feedback.save_rating(session, person, int(claim.extra))
 
 
+def _feedback_context(session: MentoringSession, person: Person) -> dict[str, Any]:
+    return feedback.page_values(session, person)
+
+
 def _unsubscribe(target: Person, person: Person, claim: LinkClaim) -> bool:
     if target.unsubscribed:
         return False
     target.unsubscribed = True
-    db.session.commit()
     return True
 
 
@@ -101,10 +116,40 @@ ACTIONS: dict[str, LinkAction] = {
         _another_time,
         booking.session_fingerprint,
         _another_time_context,
+        context_after_post=False,
     ),
-    "feedback": LinkAction(MentoringSession, "links/feedback.html", _feedback),
+    "feedback": LinkAction(
+        MentoringSession,
+        "links/feedback.html",
+        _feedback,
+        context=_feedback_context,
+    ),
     "rate": LinkAction(MentoringSession, "links/rate.html", _rate),
     "unsubscribe": LinkAction(Person, "links/unsubscribe.html", _unsubscribe),
+    "preferences": LinkAction(
+        Person, "links/preferences.html", participants.save_preferences
+    ),
+    "my-mentoring": LinkAction(
+        Person,
+        "participants/my_mentoring.html",
+        participants.save_mentoring,
+        context=participants.mentoring_context,
+        audited=True,
+    ),
+    "request": LinkAction(
+        Program,
+        "participants/request.html",
+        participants.save_requests,
+        context=participants.request_context,
+        audited=True,
+    ),
+    "volunteer": LinkAction(
+        Topic,
+        "participants/volunteer.html",
+        participants.volunteer,
+        context=participants.volunteer_context,
+        audited=True,
+    ),
 }
 
 
@@ -127,6 +172,12 @@ def _belongs(obj: Any, person: Person) -> bool:
         return obj.role_of(person.id) is not None
     if isinstance(obj, MentoringSession):
         return obj.series.role_of(person.id) is not None
+    if isinstance(obj, Program):
+        return participants.is_mentee_in(obj, person)
+    if isinstance(obj, Topic):
+        # The call went to a pool chosen when it was sent; the signature
+        # is the proof that this person was in it.
+        return True
     return isinstance(obj, Person) and obj.id == person.id
 
 
@@ -134,6 +185,9 @@ def _belongs(obj: Any, person: Person) -> bool:
 @csrf.exempt
 def follow(purpose: str, token: str):
     """Show the page of a link (GET) or carry out its action (POST)."""
+    wait = over_limit(token)
+    if wait is not None:
+        return _too_many(wait)
     try:
         action, claim, obj, person = _load(purpose, token)
     except LinkExpired as expired:
@@ -151,23 +205,31 @@ def follow(purpose: str, token: str):
     }
     if request.method == "GET" or outdated:
         if action.context is not None and not outdated:
-            context.update(action.context(obj))
+            context.update(action.context(obj, person))
         return render_template(action.template, done=False, **context)
 
     try:
         changed = action.act(obj, person, claim)
     except Rejected as rejected:
+        db.session.rollback()
         if action.context is not None:
-            context.update(action.context(obj))
+            context.update(action.context(obj, person))
         return render_template(
             action.template, done=False, error=str(rejected), **context
         ), 422
-    if changed:
+    if changed and not action.audited:
         record(
             f"link:{person.email}", f"link.{purpose}", obj, program_id=_program_of(obj)
         )
-        db.session.commit()
+    db.session.commit()
+    if action.context is not None and action.context_after_post:
+        context.update(action.context(obj, person))
     return render_template(action.template, done=True, changed=changed, **context)
+
+
+def _too_many(wait: int):
+    page = render_template("links/too_many.html", wait=wait)
+    return page, 429, {"Retry-After": str(wait)}
 
 
 def _program_of(obj: Any) -> int | None:
@@ -175,6 +237,10 @@ def _program_of(obj: Any) -> int | None:
         return obj.program_id
     if isinstance(obj, MentoringSession):
         return obj.series.program_id
+    if isinstance(obj, Program):
+        return obj.id
+    if isinstance(obj, Topic):
+        return obj.program_id
     return None
 
 
