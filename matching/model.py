@@ -100,7 +100,12 @@ class Match:
 
 
 UnmatchedReason = Literal[
-    "no-mentor-for-topic", "mentors-full", "no-common-time", "site-rule", "excluded"
+    "no-mentor-for-topic",
+    "mentors-full",
+    "no-common-time",
+    "site-rule",
+    "excluded",
+    "monthly-capacity",
 ]
 
 

@@ -13,6 +13,11 @@ from flask.cli import FlaskGroup, with_appcontext
 from web.app import configure_logging, create_app
 from web.cli_calls import call
 from web.cli_common import parse_instant, program_by_slug
+from web.cli_programs import (
+    program_approve_event,
+    program_new,
+    program_templates,
+)
 from web.cli_tools import busy, demo, slots
 from web.extensions import db
 
@@ -224,3 +229,6 @@ main.add_command(busy)
 main.add_command(slots)
 main.add_command(demo)
 main.add_command(call)
+program.add_command(program_templates)
+program.add_command(program_new)
+program.add_command(program_approve_event)

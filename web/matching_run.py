@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from matching.engine import plan_program, validate_rules
-from matching.model import Interval, MatchPlan, ProgramRules
+from matching.engine import validate_rules
+from matching.model import Availability, Interval, MatchPlan, ProgramRules
 from matching.model import Mentor as EngineMentor
 from matching.model import Request as EngineRequest
+from matching.monthly import MonthlyLimit, plan_with_monthly_limits
+from matching.rules import SINGLE_SESSION_KINDS
+from matching.series import minute_intervals
 from web.audit import record
 from web.availability import availability_for, program_window, read_busy
 from web.extensions import db
@@ -40,14 +45,20 @@ class RunSummary:
     matched: int = 0
     unmatched: list[tuple[Request, str]] = field(default_factory=list)
     series: list[Series] = field(default_factory=list)
+    skipped: list[tuple[Request, str]] = field(default_factory=list)
+    """Open requests left out of this run (a paused mentee), with the reason."""
+    approved: int = 0
+    """Series approved during the run (a speed event with approval auto)."""
 
 
 def engine_rules(program: Program, held: list[tuple[int, Interval]]) -> ProgramRules:
+    """Build the engine's rules; single-session kinds always get one session."""
     start, end = program_window(program)
     options = program.options
+    sessions = 1 if program.kind in SINGLE_SESSION_KINDS else program.sessions
     return ProgramRules(
         kind=program.kind,  # type: ignore[arg-type]
-        sessions=program.sessions,
+        sessions=sessions,
         session_minutes=program.session_minutes,
         window_start=start,
         window_end=end,
@@ -68,30 +79,35 @@ def run_matching(
     actor: str = "cli",
     progress: Progress | None = None,
 ) -> RunSummary:
-    """Match the open requests of ``program`` and hold their sessions; commit."""
-    requests = _open_requests(program)
+    """Match the open requests of ``program`` and hold their sessions; commit.
+
+    Raises ProgramSettingsError, before anything is read or stored, when the
+    settings cannot be planned.
+    """
+    check_timezone(program)
+    if program.kind == "speed":
+        from web.speed import run_speed
+
+        return run_speed(program, now, actor)
+
     members = _members(program)
-    mentors = [m for m in members if m.is_mentor and not m.person.paused]
+    mentors = [m for m in members if m.is_mentor and _active(m)]
+    requests, skipped = split_paused(_open_requests(program), members)
     people = {m.person.id: m.person for m in members}
     held = _held_intervals(people.keys())
     rules = engine_rules(program, held)
-
-    problems = validate_rules(rules)
-    if not any(m.effective_capacity > 0 for m in mentors) and requests:
-        problems.append(
-            "every mentor has capacity 0; raise mentor_capacity or a mentor's capacity"
-        )
-    if problems:
-        raise ProgramSettingsError("; ".join(problems))
+    check_rules(rules, mentors, requests)
 
     busy = _read_all_busy(program, people.values(), rules, progress)
-    plan = plan_program(
+    plan = plan_with_monthly_limits(
         rules,
         [_engine_mentor(m, program, busy) for m in mentors],
         [_engine_request(r, program, busy) for r in requests],
         now,
+        monthly_limits(program, mentors),
     )
     summary = _store_plan(program, plan, {r.id: r for r in requests}, actor)
+    summary.skipped = skipped
     log.info(
         "matched %d of %d requests in program %s",
         summary.matched,
@@ -99,6 +115,83 @@ def run_matching(
         program.slug,
     )
     return summary
+
+
+def check_timezone(program: Program) -> None:
+    """Raise ProgramSettingsError unless the program's timezone is IANA."""
+    zone = program.options.get("timezone", "UTC")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ProgramSettingsError(
+            f"timezone = {zone!r} is not an IANA time zone; set it to one like"
+            ' "America/Chicago" in the program file and load it again'
+        ) from None
+
+
+def check_rules(
+    rules: ProgramRules, mentors: list[Membership], requests: list[Request]
+) -> None:
+    """Raise ProgramSettingsError naming every setting that cannot be planned."""
+    problems = validate_rules(rules)
+    if requests and not any(m.effective_capacity > 0 for m in mentors):
+        problems.append(
+            "every mentor has capacity 0; raise mentor_capacity or a mentor's"
+            " capacity in the roster"
+        )
+    if problems:
+        raise ProgramSettingsError("; ".join(problems))
+
+
+def _active(membership: Membership) -> bool:
+    return not membership.paused and not membership.person.paused
+
+
+def split_paused(
+    requests: list[Request], members: list[Membership]
+) -> tuple[list[Request], list[tuple[Request, str]]]:
+    """Separate the requests of paused mentees; they stay open for later."""
+    paused = {m.person_id for m in members if not _active(m)}
+    kept, skipped = [], []
+    for request in requests:
+        if request.mentee_id in paused or request.mentee.paused:
+            skipped.append((request, "the mentee is paused; unpause to match"))
+        else:
+            kept.append(request)
+    return kept, skipped
+
+
+def monthly_limits(
+    program: Program, mentors: list[Membership]
+) -> dict[int, MonthlyLimit]:
+    """Each mentor's monthly session limit with the sessions already held."""
+    limits = {}
+    for membership in mentors:
+        if membership.monthly_capacity is None:
+            continue
+        person = membership.person
+        limits[person.id] = MonthlyLimit(
+            membership.monthly_capacity,
+            person.timezone,
+            _booked_by_month(program, person),
+            name=person.name,
+        )
+    return limits
+
+
+def _booked_by_month(program: Program, person: Person) -> Counter[tuple[int, int]]:
+    zone = ZoneInfo(person.timezone)
+    starts = db.session.scalars(
+        db.select(MentoringSession.start)
+        .join(MentoringSession.series)
+        .filter(
+            Series.program_id == program.id,
+            Series.mentor_id == person.id,
+            MentoringSession.status.in_(ACTIVE),
+        )
+    )
+    locals_ = (start.astimezone(zone) for start in starts)
+    return Counter((moment.year, moment.month) for moment in locals_)
 
 
 def _open_requests(program: Program) -> list[Request]:
@@ -178,7 +271,7 @@ def _engine_mentor(m: Membership, program: Program, busy: dict) -> EngineMentor:
         topics=frozenset(m.offers),
         site=person.site,
         capacity=m.effective_capacity,
-        availability=availability_for(person, program, busy[person.id]),
+        availability=_availability(person, program, busy[person.id]),
         load=load,
         title=person.title,
         tags=frozenset(t.strip() for t in person.tags.split(";") if t.strip()),
@@ -192,10 +285,17 @@ def _engine_request(r: Request, program: Program, busy: dict) -> EngineRequest:
         mentee_id=person.id,
         topic=r.topic.name,
         site=person.site,
-        availability=availability_for(person, program, busy[person.id]),
+        availability=_availability(person, program, busy[person.id]),
         title=person.title,
         tags=frozenset(t.strip() for t in person.tags.split(";") if t.strip()),
     )
+
+
+def _availability(person: Person, program: Program, busy: list) -> Availability:
+    """Build a person's availability with busy time converted to minutes once."""
+    availability = availability_for(person, program, busy)
+    minutes = tuple(minute_intervals(availability.busy))
+    return replace(availability, busy_minutes=minutes)
 
 
 def _store_plan(

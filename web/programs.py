@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from matching.hours import HoursError, parse_hours
 from web.audit import record
@@ -35,6 +36,14 @@ OPTION_KEYS = (
     "confirm_nudge_hours",
     "timezone",
 )
+SINGLE_SESSION_KINDS = ("development-plan", "informational", "speed")
+OPTION_INTEGERS = {
+    "grid_minutes": (1, 240),
+    "confirm_nudge_hours": (1, 24 * 30),
+    "speed_round_minutes": (1, 120),
+    "speed_rounds": (1, 40),
+}
+SPEED_KEYS = ("speed_start", "speed_round_minutes", "speed_rounds")
 
 
 class ProgramFileError(ValueError):
@@ -114,6 +123,13 @@ def validate_program(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     problems += _check_integers(data, values)
     problems += _check_topics(data, values)
     problems += _check_window(data, values)
+    problems += _check_sessions_fit(values)
+    problems += _check_option_integers(data)
+    problems += _check_timezone(data)
+    for key in ("synonyms", "related"):
+        problems += _check_topic_groups(key, data, values)
+    if values["kind"] == "speed":
+        problems += _check_speed(data, values)
     return values, problems
 
 
@@ -166,6 +182,151 @@ def _check_window(data: dict[str, Any], values: dict[str, Any]) -> list[str]:
             f"window_end {end} is before window_start {start}; move one of them"
         )
     return problems
+
+
+def _check_sessions_fit(values: dict[str, Any]) -> list[str]:
+    """Reject a session count that a kind forbids or the window cannot hold."""
+    kind, sessions = values["kind"], values.get("sessions")
+    if sessions is None:
+        return []
+    if kind in SINGLE_SESSION_KINDS and sessions != 1:
+        return [
+            f"sessions = {sessions}; a {kind} program books one session per"
+            " request, so set sessions = 1"
+        ]
+
+    start, end, gap = (
+        values.get("window_start"),
+        values.get("window_end"),
+        values.get("min_days_between"),
+    )
+    if start is None or end is None or gap is None or end < start:
+        return []
+    needed = (sessions - 1) * gap
+    if (end - start).days < needed:
+        return [
+            f"{sessions} sessions at least {gap} days apart need {needed} days"
+            f" from window_start to window_end, but {start} to {end} is"
+            f" {(end - start).days}; move window_end later, lower"
+            " min_days_between or lower sessions"
+        ]
+    return []
+
+
+def _check_option_integers(data: dict[str, Any]) -> list[str]:
+    problems = []
+    for key, (low, high) in OPTION_INTEGERS.items():
+        if key not in data:
+            continue
+        value = data[key]
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not low <= value <= high
+        ):
+            problems.append(
+                f"{key} = {value!r}; use a whole number from {low} to {high}"
+            )
+    return problems
+
+
+def _check_timezone(data: dict[str, Any]) -> list[str]:
+    if "timezone" not in data:
+        return []
+    zone = data["timezone"]
+    if isinstance(zone, str) and zone in available_timezones():
+        try:
+            ZoneInfo(zone)
+            return []
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return [
+        f"timezone = {zone!r} is not an IANA time zone; write one like"
+        ' timezone = "America/Chicago", or leave it out for UTC'
+    ]
+
+
+def _check_topic_groups(
+    key: str, data: dict[str, Any], values: dict[str, Any]
+) -> list[str]:
+    """Check synonym or related groups: lists of two or more program topics."""
+    if key not in data:
+        return []
+    groups = data[key]
+    example = f'{key} = [["classroom management", "behavior management"]]'
+    if not isinstance(groups, list) or not all(
+        isinstance(group, list) and all(isinstance(name, str) for name in group)
+        for group in groups
+    ):
+        return [f"{key} must be a list of lists of topic names, e.g. {example}"]
+
+    topics = {t.casefold() for t in values.get("topics", [])}
+    problems = []
+    for number, group in enumerate(groups, start=1):
+        if len({name.strip().casefold() for name in group}) < 2:
+            problems.append(
+                f"{key} group {number} {group!r} needs at least two different topics"
+            )
+        for name in group:
+            if name.strip().casefold() not in topics:
+                problems.append(
+                    f"{key} group {number} names {name!r}, which is not in"
+                    " topics; add it to topics or fix the spelling"
+                )
+    return problems
+
+
+def _check_speed(data: dict[str, Any], values: dict[str, Any]) -> list[str]:
+    """Check the speed event settings and that the event lies in the window."""
+    missing = [key for key in SPEED_KEYS if key not in data]
+    if missing:
+        return [
+            f"a speed program needs {', '.join(missing)}; for example"
+            " speed_start = 2027-03-04T15:30:00-06:00, speed_round_minutes = 10,"
+            " speed_rounds = 6"
+        ]
+    start = parse_speed_start(data["speed_start"])
+    if start is None:
+        return [
+            f"speed_start = {data['speed_start']!r}; write a date and time with"
+            " its UTC offset, like 2027-03-04T15:30:00-06:00"
+        ]
+
+    minutes, rounds = data["speed_round_minutes"], data["speed_rounds"]
+    first, last = values.get("window_start"), values.get("window_end")
+    if not isinstance(minutes, int) or not isinstance(rounds, int) or not first:
+        return []
+    if not last:
+        return []
+    zone = _zone_or_utc(data.get("timezone"))
+    opens = datetime.combine(first, time(0), zone)
+    closes = datetime.combine(last + timedelta(days=1), time(0), zone)
+    ends = start + timedelta(minutes=minutes * rounds)
+    if start < opens or ends > closes:
+        return [
+            f"the speed event runs {start.isoformat()} to {ends.isoformat()}, outside"
+            f" the window {first} to {last}; move speed_start or the window"
+        ]
+    return []
+
+
+def parse_speed_start(value: Any) -> datetime | None:
+    """Read speed_start as an aware datetime, or None if it has no offset."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        return None
+    return value
+
+
+def _zone_or_utc(name: Any) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if isinstance(name, str) else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _as_date(value: Any) -> date | None:
