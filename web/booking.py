@@ -6,13 +6,16 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
+from flask import current_app
+from sqlalchemy import select, update
+
 from calendar_sync.base import Attendee, EventSpec
 from web.audit import record
 from web.extensions import db
 from web.links import link_url
-from web.models import MentoringSession, Person, Series
+from web.models import MentoringSession, Person, Program, Series
 from web.models.types import utcnow
-from web.outbox import Invitation, queue_mail
+from web.outbox import AdminRecipient, Invitation, queue_mail
 from web.states import ACTIVE, move_series, move_session
 
 log = logging.getLogger(__name__)
@@ -56,15 +59,19 @@ def approve(
 ) -> list[Series]:
     """Approve pending series and queue their invitations; commit once.
 
-    Each series is re-checked against both people's calendars first: a
-    session that now conflicts moves inside the rules (the move is noted on
-    the series), and a series that no longer fits goes back to matching.
+    Each series is locked and re-read first, so when two administrators
+    approve the same series at once the second finds it approved and skips
+    it. Each is then re-checked against both people's calendars: a session
+    that now conflicts moves inside the rules (the move is noted on the
+    series), and a series that no longer fits goes back to matching. After
+    the commit the calendar writes and the mail delivery are queued.
     """
     from web.rescheduling import NoLongerFits, recheck
 
     now = now or utcnow()
     approved = []
     for series in series_list:
+        lock_series(series)
         if series.status != "pending-approval":
             continue
         try:
@@ -76,7 +83,49 @@ def approve(
         approved.append(series)
     db.session.commit()
     log.info("approved %d series", len(approved))
+    if approved:
+        queue_follow_up()
     return approved
+
+
+def lock_series(series: Series) -> None:
+    """Lock ``series`` for this transaction and re-read it and its sessions.
+
+    PostgreSQL takes a row lock with SELECT ... FOR UPDATE. SQLite has no
+    row locks, so a no-op UPDATE takes the database's write lock instead; a
+    second writer waits for this transaction to end.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            update(Series)
+            .where(Series.id == series.id)
+            .values(version=Series.version)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        db.session.execute(
+            select(Series.id).where(Series.id == series.id).with_for_update()
+        )
+    db.session.refresh(series)
+    for session in series.sessions:
+        db.session.refresh(session)
+
+
+def queue_follow_up() -> None:
+    """Queue the calendar writes and the outbox delivery on the task queue.
+
+    A queue that cannot be reached loses nothing: the rows stay pending and
+    the periodic task picks them up.
+    """
+    tasks = current_app.extensions.get("torace.tasks")
+    if tasks is None:
+        return
+    try:
+        tasks.write_calendars()
+        tasks.deliver_outbox()
+    # Redis and SQLite raise their own errors; any of them only delays the work.
+    except Exception as error:  # noqa: BLE001
+        log.warning("follow-up tasks not queued, the periodic run does them: %s", error)
 
 
 def _back_to_matching(series: Series, actor: str, reason: str) -> None:
@@ -200,3 +249,53 @@ def _cancel(session: MentoringSession, actor: str) -> None:
     if was_invited:
         session.calendar_write = "pending"
         send_invitation(session, "CANCEL")
+
+
+def pending_series(program: Program) -> list[Series]:
+    """The series of ``program`` waiting for approval, oldest first."""
+    return list(
+        db.session.scalars(
+            db.select(Series)
+            .filter_by(program_id=program.id, status="pending-approval")
+            .order_by(Series.id)
+        )
+    )
+
+
+def request_approval(program: Program) -> int:
+    """Email each administrator of ``program`` the series pending approval; commit.
+
+    Each message lists every pending series with a signed approval link.
+    The message key names the series and their versions, so asking twice
+    for the same pending series mails nobody twice. Returns the messages
+    queued.
+    """
+    from web.access import program_admins
+
+    series = pending_series(program)
+    if not series:
+        return 0
+    key = f"{program.id}:" + ",".join(f"{s.id}v{s.version}" for s in series)
+    queued = 0
+    for admin in program_admins(program):
+        recipient = AdminRecipient(admin.id, admin.email, admin.email)
+        links = {
+            s.id: link_url("approve", admin.id, s.id, series_fingerprint(s))
+            for s in series
+        }
+        row = queue_mail(
+            "approval-request",
+            key,
+            recipient,
+            f"{len(series)} mentoring series to approve in {program.name}",
+            "approval_request",
+            program=program,
+            pending=series,
+            links=links,
+        )
+        queued += row is not None
+    db.session.commit()
+    if queued:
+        queue_follow_up()
+    log.info("asked %d administrators to approve program %s", queued, program.slug)
+    return queued

@@ -20,6 +20,9 @@ from web.cli_programs import (
 )
 from web.cli_tools import busy, demo, slots
 from web.extensions import db
+from web.models import Admin, Program
+
+ADMIN_KEY = "torace.admin"
 
 
 def _create_app():
@@ -27,9 +30,52 @@ def _create_app():
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
-def main() -> None:
+@click.option(
+    "--as",
+    "as_admin",
+    envvar="TORACE_ADMIN",
+    metavar="EMAIL",
+    help="Act as this administrator: commands on a program check that they "
+    "manage it. Default: TORACE_ADMIN, or no check.",
+)
+@click.pass_context
+def main(context: click.Context, as_admin: str | None) -> None:
     """Torace: micro-mentoring programs, matched and booked on real calendars."""
     configure_logging()
+    context.meta[ADMIN_KEY] = as_admin.strip().lower() if as_admin else None
+
+
+def acting_admin() -> Admin | None:
+    """The administrator named by ``--as``, or None when none was named."""
+    from web.access import admin_by_email
+
+    email = click.get_current_context().meta.get(ADMIN_KEY)
+    if not email:
+        return None
+    admin = admin_by_email(email)
+    if admin is None:
+        raise click.ClickException(
+            f"no administrator {email!r}; create one with `torace admin create EMAIL`"
+        )
+    return admin
+
+
+def managed_program(slug: str) -> Program:
+    """The program ``slug``, if the ``--as`` administrator (if any) manages it."""
+    from web.access import NotPermitted, check_program
+
+    program = program_by_slug(slug)
+    try:
+        check_program(acting_admin(), program)
+    except NotPermitted as error:
+        raise click.ClickException(str(error)) from None
+    return program
+
+
+def actor_name(default: str = "cli") -> str:
+    """The audit actor for a command: the ``--as`` administrator or ``default``."""
+    admin = acting_admin()
+    return f"admin:{admin.email}" if admin else default
 
 
 @main.group()
@@ -44,11 +90,32 @@ def program_load(file: Path) -> None:
     """Create or update a program from a TOML file."""
     from web.programs import ProgramFileError, load_program_file
 
+    _check_may_load(file)
     try:
-        loaded = load_program_file(file)
+        loaded = load_program_file(file, actor=actor_name())
     except ProgramFileError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"program {loaded.slug}: {loaded.name} ({len(loaded.topics)} topics)")
+
+
+def _check_may_load(file: Path) -> None:
+    """Let a program administrator update only a program they manage."""
+    import tomllib
+
+    admin = acting_admin()
+    if admin is None or admin.organisation_wide:
+        return
+    try:
+        slug = str(tomllib.loads(file.read_text(encoding="utf-8")).get("slug", ""))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return  # load_program_file reports the file's own problem.
+    existing = db.session.scalar(db.select(Program).filter_by(slug=slug))
+    if existing is None:
+        raise click.ClickException(
+            f"administrator {admin.email} may not create program {slug!r}; "
+            "ask an organisation-wide administrator"
+        )
+    managed_program(slug)
 
 
 @main.group()
@@ -65,7 +132,7 @@ def roster_import(slug: str, file: Path) -> None:
     from web.roster import RosterError, import_roster
 
     try:
-        summary = import_roster(program_by_slug(slug), file)
+        summary = import_roster(managed_program(slug), file)
     except RosterError as error:
         raise click.ClickException(str(error)) from None
     click.echo(
@@ -80,13 +147,13 @@ def roster_import(slug: str, file: Path) -> None:
 @with_appcontext
 def match(slug: str, now: str | None) -> None:
     """Match the open requests of program SLUG and hold their sessions."""
-    from web.booking import approve
+    from web.booking import approve, request_approval
     from web.matching_run import ProgramSettingsError, run_matching
 
-    program = program_by_slug(slug)
+    program = managed_program(slug)
     instant = parse_instant(now, "--now") or datetime.now(UTC)
     try:
-        summary = run_matching(program, instant, progress=_progress)
+        summary = run_matching(program, instant, actor=actor_name(), progress=_progress)
     except ProgramSettingsError as error:
         raise click.ClickException(
             f"program {slug} cannot be matched: {error}"
@@ -102,6 +169,9 @@ def match(slug: str, now: str | None) -> None:
     if program.approval == "auto" and summary.series:
         approved = approve(summary.series, "auto-approval")
         click.echo(f"approved automatically: {len(approved)} series")
+    elif summary.series:
+        asked = request_approval(program)
+        click.echo(f"approval requested from {asked} administrator(s)")
 
 
 def _progress(stage: str, done: int, total: int) -> None:
@@ -126,21 +196,40 @@ def _progress(stage: str, done: int, total: int) -> None:
     type=int,
     help="Approve this series id; repeat for several.",
 )
+@click.option(
+    "--request",
+    "ask",
+    is_flag=True,
+    help="Approve nothing; email the program's administrators a signed "
+    "approval link for each pending series.",
+)
+@click.option("--now", help="Approve as of this time (ISO 8601); default: now.")
 @with_appcontext
-def approve_command(slug: str, approve_all: bool, series_ids: tuple[int, ...]) -> None:
+def approve_command(
+    slug: str,
+    approve_all: bool,
+    series_ids: tuple[int, ...],
+    ask: bool,
+    now: str | None,
+) -> None:
     """Approve pending series of program SLUG and queue their invitations."""
-    from web.booking import approve
+    from web.booking import approve, request_approval
     from web.models import Series
 
+    program = managed_program(slug)
+    if ask:
+        asked = request_approval(program)
+        click.echo(f"approval requested from {asked} administrator(s)")
+        return
     if not approve_all and not series_ids:
-        raise click.UsageError("give --all or at least one --series ID")
-    program = program_by_slug(slug)
+        raise click.UsageError("give --all, --request or at least one --series ID")
     query = db.select(Series).filter_by(
         program_id=program.id, status="pending-approval"
     )
     if not approve_all:
         query = query.filter(Series.id.in_(series_ids))
-    approved = approve(db.session.scalars(query).all(), "cli")
+    instant = parse_instant(now, "--now") or datetime.now(UTC)
+    approved = approve(db.session.scalars(query).all(), actor_name(), instant)
     click.echo(f"approved {len(approved)} series")
 
 
@@ -179,7 +268,7 @@ def feedback_export(slug: str, fmt: str, output: Path | None) -> None:
     """Write every feedback answer of program SLUG as CSV."""
     from web.feedback import export_csv
 
-    text = export_csv(program_by_slug(slug))
+    text = export_csv(managed_program(slug))
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -205,8 +294,12 @@ def admin_create(email: str, programs: tuple[str, ...]) -> None:
 
     The password comes from TORACE_ADMIN_PASSWORD or is asked for.
     """
-    from web.models import Admin
-
+    acting = acting_admin()
+    if acting is not None and not acting.organisation_wide:
+        raise click.ClickException(
+            f"administrator {acting.email} may not create administrators; "
+            "ask an organisation-wide administrator"
+        )
     password = os.environ.get("TORACE_ADMIN_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )

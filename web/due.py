@@ -1,20 +1,22 @@
-"""Periodic work: reminders, feedback requests and mail delivery."""
+"""Periodic work: reminders, nudges, feedback requests and mail delivery."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
+from web.booking import participant_links
 from web.calendar_writes import write_pending
 from web.extensions import db
 from web.links import link_url
-from web.models import MentoringSession, Series
+from web.models import MentoringSession, Person, Series
 from web.outbox import deliver_pending, queue_mail
 from web.states import move_series, move_session
 
 log = logging.getLogger(__name__)
 REMINDER_LEAD = timedelta(hours=24)
 BOOKED = ("invited", "confirmed", "rescheduled")
+DEFAULT_NUDGE_HOURS = 72
 
 
 def run_due(now: datetime) -> dict[str, int]:
@@ -22,6 +24,7 @@ def run_due(now: datetime) -> dict[str, int]:
     counts = {
         "reminders": send_reminders(now),
         "feedback_requests": send_feedback_requests(now),
+        "nudges": send_nudges(now),
     }
     counts.update(write_pending())
     counts.update(deliver_pending(now))
@@ -95,3 +98,54 @@ def _complete_series(series: Series) -> None:
         s.status in ("completed", "cancelled") for s in series.sessions
     ):
         move_series(series, "completed", "torace")
+
+
+def send_nudges(now: datetime) -> int:
+    """Remind whoever has not confirmed a series invited long enough ago; commit.
+
+    The wait is the program's ``confirm_nudge_hours`` option (default 72)
+    after the approval that sent the invitations. Each series is nudged at
+    most once, and only while one of its sessions is still ahead.
+    """
+    candidates = db.session.scalars(
+        db.select(Series).filter(
+            Series.status.in_(("invited", "rescheduled")),
+            Series.nudge_sent_at.is_(None),
+            Series.approved_at.is_not(None),
+            Series.approved_at <= now,
+        )
+    ).all()
+    nudged = 0
+    for series in candidates:
+        if not _nudge_due(series, now):
+            continue
+        for role, person in (("mentor", series.mentor), ("mentee", series.mentee)):
+            if not getattr(series, f"{role}_confirmed"):
+                _queue_nudge(series, person)
+        series.nudge_sent_at = now
+        nudged += 1
+    db.session.commit()
+    return nudged
+
+
+def _nudge_due(series: Series, now: datetime) -> bool:
+    hours = int(series.program.options.get("confirm_nudge_hours", DEFAULT_NUDGE_HOURS))
+    if series.approved_at is None or now < series.approved_at + timedelta(hours=hours):
+        return False
+    if series.mentor_confirmed and series.mentee_confirmed:
+        return False
+    return any(s.status in BOOKED and s.start > now for s in series.sessions)
+
+
+def _queue_nudge(series: Series, person: Person) -> None:
+    other = series.mentee if person.id == series.mentor_id else series.mentor
+    queue_mail(
+        "nudge",
+        f"{series.id}",
+        person,
+        f"Please confirm your mentoring sessions with {other.name}",
+        "nudge",
+        series=series,
+        other=other,
+        links=participant_links(series, person),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from flask import current_app, render_template
 
@@ -14,7 +15,7 @@ from mail.delivery import Delivery, FileDelivery, SmtpDelivery, backoff_seconds
 from mail.itip import build_itip
 from mail.message import build_message, make_message_id
 from web.extensions import db
-from web.models import OutboxMessage, Person
+from web.models import OutboxMessage
 from web.models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,32 @@ MAX_ATTEMPTS = 12
 NON_ESSENTIAL = frozenset(
     {"reminder", "call-for-requests", "call-for-mentors", "nudge", "feedback-request"}
 )
+
+
+class Recipient(Protocol):
+    """Whoever a message goes to: a participant or an administrator."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def unsubscribed(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class AdminRecipient:
+    """An administrator as a mail recipient; the account has no display name."""
+
+    id: int
+    email: str
+    name: str
+    unsubscribed: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,7 +62,7 @@ class Invitation:
 def queue_mail(
     kind: str,
     key: str,
-    person: Person,
+    person: Recipient,
     subject: str,
     template: str,
     invitation: Invitation | None = None,

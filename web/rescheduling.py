@@ -18,7 +18,7 @@ from matching.slots import SlotQuery, check_slot, find_slots
 from web.audit import record
 from web.availability import availability_for, program_window, read_busy
 from web.extensions import db
-from web.models import MentoringSession, Series
+from web.models import MentoringSession, Person, Series
 from web.states import ACTIVE, move_series, move_session
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,11 @@ class PairView:
     gap: timedelta
 
 
-def pair_view(series: Series, now: datetime) -> PairView:
-    """Read both people's calendars and held time, leaving out this series."""
+def pair_view(series: Series, now: datetime, mentor: Person | None = None) -> PairView:
+    """Read both people's calendars and held time, leaving out this series.
+
+    ``mentor`` replaces the series' mentor, to plan the series for another.
+    """
     program = series.program
     start, end = program_window(program)
     query = SlotQuery(
@@ -47,10 +50,11 @@ def pair_view(series: Series, now: datetime) -> PairView:
         buffer_after_minutes=program.buffer_minutes,
         min_notice_minutes=program.min_notice_hours * 60,
     )
-    own = {(s.start, s.end) for s in series.sessions}
+    # Only the series' own mentor can have this series' events in a calendar.
+    own = {(s.start, s.end) for s in series.sessions} if mentor is None else set()
     margin = timedelta(days=1)
     people = []
-    for person in (series.mentor, series.mentee):
+    for person in (mentor or series.mentor, series.mentee):
         busy = [
             b
             for b in read_busy(person, program, start - margin, end + margin)
@@ -185,7 +189,7 @@ def recheck(series: Series, now: datetime, actor: str) -> list[str]:
     for session, new in zip(series.sessions, planned, strict=True):
         session.start, session.end = new.start, new.end
     if notes:
-        series.note = " ".join(notes)
+        series.note, series.flagged = " ".join(notes), True
         record(actor, "series.replanned", series, notes=notes)
     return notes
 

@@ -25,6 +25,7 @@ class TaskQueue:
 
     huey: Huey
     deliver_outbox: Any
+    write_calendars: Any
     periodic_due: Any
 
 
@@ -49,6 +50,13 @@ def make_huey(settings: Settings) -> TaskQueue:
         with _app_context():
             return deliver_pending()
 
+    @huey.task(retries=5, retry_delay=60)
+    def write_calendars() -> dict[str, int]:
+        from web.calendar_writes import write_pending
+
+        with _app_context():
+            return write_pending()
+
     @huey.periodic_task(crontab(minute="*/5"))
     def periodic_due() -> dict[str, int]:
         from web.due import run_due
@@ -56,7 +64,7 @@ def make_huey(settings: Settings) -> TaskQueue:
         with _app_context():
             return run_due(datetime.now(UTC))
 
-    return TaskQueue(huey, deliver_outbox, periodic_due)
+    return TaskQueue(huey, deliver_outbox, write_calendars, periodic_due)
 
 
 def _app_context() -> Any:
