@@ -49,6 +49,8 @@ class Settings:
     microsoft_authority: str = "https://login.microsoftonline.com/common"
     microsoft_graph_url: str = "https://graph.microsoft.com/v1.0"
     calendar_timeout_seconds: float = 10.0
+    calendar_ca_bundle: str = ""
+    """PEM file of CAs trusted for Google and Microsoft; empty: the default store."""
     huey_immediate: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 

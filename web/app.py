@@ -42,10 +42,12 @@ def create_app(
     from web.views import speed as speed_views
     from web.views import speed as speed_views
     from web.views import admin, errors, links, participants, reports
+    from web.views import calendars as calendar_views
 
     app.extensions["torace.tasks"] = tasks.make_huey(settings)
     app.register_blueprint(admin.bp)
     app.register_blueprint(links.bp)
+    app.register_blueprint(calendar_views.bp)
     app.register_blueprint(speed_views.bp)
     app.register_blueprint(speed_views.bp)
     app.register_blueprint(participants.bp)

@@ -65,6 +65,7 @@ MAX_AGE: dict[str, timedelta] = {
     "request": timedelta(days=60),
     "volunteer": timedelta(days=30),
     "reconnect": timedelta(days=14),
+    "connect": timedelta(days=30),
     "fresh-link": timedelta(days=365),
     "speed-schedule": timedelta(days=90),
 }
