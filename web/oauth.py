@@ -48,11 +48,11 @@ class PendingStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def put(self, data: dict[str, Any]) -> str:
-        """Store ``data``; return the random key that takes it back once."""
+    def put(self, data: dict[str, Any], key: str | None = None) -> str:
+        """Store ``data``; return the key (random unless given) that takes it once."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self._purge_expired()
-        key = secrets.token_urlsafe(32)
+        key = key or new_state()
         record = {"expires": time.time() + PENDING_MAX_AGE, "data": data}
         sealed = secret_box().encrypt(json.dumps(record))
         self._path(key).write_text(sealed, encoding="ascii")
@@ -92,6 +92,11 @@ class PendingStore:
                     path.unlink(missing_ok=True)
             except FileNotFoundError:
                 continue
+
+
+def new_state() -> str:
+    """Return a random, unguessable key for a pending sign-in."""
+    return secrets.token_urlsafe(32)
 
 
 def pending_store() -> PendingStore:
