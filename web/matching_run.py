@@ -136,8 +136,8 @@ def check_rules(
     problems = validate_rules(rules)
     if requests and not any(m.effective_capacity > 0 for m in mentors):
         problems.append(
-            "every mentor has capacity 0; raise mentor_capacity or a mentor's"
-            " capacity in the roster"
+            "every mentor is paused or has capacity 0; raise mentor_capacity,"
+            " a mentor's capacity in the roster, or unpause a mentor"
         )
     if problems:
         raise ProgramSettingsError("; ".join(problems))
