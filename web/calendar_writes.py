@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from calendar_sync.errors import CalendarError
+from calendar_sync.errors import AuthError, CalendarError
 from web.availability import open_connection, read_options
 from web.booking import event_spec
 from web.extensions import db
 from web.models import CalendarConnection, MentoringSession
+from web.sync import mark_needs_reconnect
 
 log = logging.getLogger(__name__)
 WRITABLE = ("caldav", "google", "microsoft")
@@ -65,6 +66,9 @@ def write_session(session: MentoringSession) -> str:
             source.cancel_event(spec)
         else:
             session.calendar_event_id = source.upsert_event(spec)
+    except AuthError as error:
+        mark_needs_reconnect(connection, str(error))
+        return "failed"
     except CalendarError as error:
         log.warning(
             "event for session %s on calendar %s not written: %s",

@@ -27,6 +27,7 @@ class TaskQueue:
     deliver_outbox: Any
     write_calendars: Any
     periodic_due: Any
+    periodic_sync: Any = None
 
 
 def make_huey(settings: Settings) -> TaskQueue:
@@ -64,7 +65,16 @@ def make_huey(settings: Settings) -> TaskQueue:
         with _app_context():
             return run_due(datetime.now(UTC))
 
-    return TaskQueue(huey, deliver_outbox, write_calendars, periodic_due)
+    # Every 10 minutes, so synced busy blocks stay within the 15 minutes in
+    # which availability reads them instead of reading calendars live.
+    @huey.periodic_task(crontab(minute="*/10"))
+    def periodic_sync() -> dict[str, object]:
+        from web.sync import sync_all
+
+        with _app_context():
+            return sync_all(datetime.now(UTC)).as_dict()
+
+    return TaskQueue(huey, deliver_outbox, write_calendars, periodic_due, periodic_sync)
 
 
 def _app_context() -> Any:
