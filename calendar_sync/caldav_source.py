@@ -1,21 +1,45 @@
-"""CalDAV calendars (RFC 4791): discovery, busy time, events and change checks."""
+"""CalDAV calendars (RFC 4791): discovery, busy time, events and change checks.
+
+The transport is the caldav library's DAVClient, bound to the calendar's own
+host: no RFC 6764 DNS discovery, no rate-limit sleeps, no retries, no proxy
+or netrc from the environment, and no request to any other host.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import xml.etree.ElementTree as ET
+from collections.abc import Coroutine, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
-import requests
+import niquests
+from caldav.calendarobjectresource import Event
+from caldav.collection import Calendar, CalendarSet, Principal
+from caldav.davclient import DAVClient
+from caldav.elements import cdav, dav
+from caldav.elements.base import BaseElement
+from caldav.lib import error as dav_error
+from caldav.response import DAVResponse, PropfindResult
+from lxml import etree
 
 from .base import BusyReport, EventSpec, ReadOptions
-from .errors import NotFoundError, ServerError
-from .feed import new_session, raise_for_status, redact_url, request_error
+from .errors import (
+    AuthError,
+    CalendarError,
+    InvalidDataError,
+    NotFoundError,
+    ProviderTimeoutError,
+    RateLimitedError,
+    ServerError,
+)
+from .feed import redact_url, retry_after_seconds
 from .ics import read_ics
 from .quirks import GENERIC, ServerQuirks
 
@@ -23,12 +47,9 @@ logger = logging.getLogger(__name__)
 
 PROVIDER = "caldav"
 
-DAV = "DAV:"
-CALDAV = "urn:ietf:params:xml:ns:caldav"
-CALSERVER = "http://calendarserver.org/ns/"
-_NAMESPACES = {"d": DAV, "c": CALDAV, "cs": CALSERVER}
+_T = TypeVar("_T")
 
-_XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,95 +61,245 @@ class CalendarInfo:
     supports_events: bool
 
 
-class _DAVClient:
-    """Plain WebDAV requests with CalendarError mapping for one account."""
+class _GetCTag(BaseElement):
+    """CalendarServer's collection tag (getctag), which caldav has no element for."""
+
+    tag: ClassVar[str] = "{http://calendarserver.org/ns/}getctag"
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or ""), parts.port or _DEFAULT_PORTS.get(scheme, 0)
+
+
+def _same_host(allowed: tuple[str, str, int], url: str) -> bool:
+    """Tell whether ``url`` is on the allowed origin, or its https upgrade."""
+    target = _origin(url)
+    if target == allowed:
+        return True
+    # The one cross-origin step allowed: http to https on the default ports,
+    # the redirect servers send when a user typed http://.
+    return target == ("https", allowed[1], 443) and allowed[::2] == ("http", 80)
+
+
+def _pinned_session(url: str, calendar: str) -> niquests.Session:
+    """Build a session whose every request, redirects included, stays on url's host."""
+    allowed = _origin(url)
+
+    def refuse_other_hosts(
+        request: niquests.PreparedRequest | niquests.Response,
+    ) -> None:
+        target = request.url or ""
+        if isinstance(request, niquests.PreparedRequest) and not _same_host(
+            allowed, target
+        ):
+            raise CalendarError(
+                f"the server pointed to {redact_url(target)}, which is not on "
+                f"{allowed[1]}; Torace only talks to the host it was given",
+                provider=PROVIDER,
+                calendar=calendar,
+            )
+
+    # niquests checks certificate revocation at the CA (OCSP or CRL) and may
+    # follow Alt-Svc to HTTP/3 elsewhere; both would leave the calendar's host.
+    session = niquests.Session(revocation_configuration=None, disable_http3=True)
+    session.trust_env = False
+    session.hooks["pre_request"].append(refuse_other_hosts)
+    return session
+
+
+class _DAVClient(DAVClient):
+    """A DAVClient for one account that raises CalendarError for every failure."""
 
     def __init__(
         self,
+        url: str,
         username: str | None,
         password: str | None,
         timeout: float,
         calendar: str,
     ) -> None:
-        self.session = new_session()
-        if username is not None:
-            self.session.auth = (username, password or "")
-        self.timeout = timeout
-        self.calendar = calendar
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+            raise CalendarError(
+                f"{redact_url(url)!r} is not an http(s) URL; give the calendar "
+                "server's full address, starting with https://",
+                provider=PROVIDER,
+                calendar=calendar,
+            )
+        super().__init__(
+            url=url,
+            username=username,
+            password=(password or "") if username is not None else password,
+            # Basic credentials go with the first request, as before the move
+            # to caldav; without auth_type it would wait for a 401 challenge.
+            auth_type="basic" if username is not None else None,
+            timeout=timeout,  # type: ignore[arg-type]  # niquests takes seconds as float
+            enable_rfc6764=False,
+            rate_limit_handle=False,
+        )
+        self.label = calendar
+        self.session.close()
+        self.session = _pinned_session(url, calendar)
 
     def request(
         self,
-        method: str,
         url: str,
-        body: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> requests.Response:
-        """Send one request and raise the CalendarError for a failed response."""
+        method: str = "GET",
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+        rate_limit_time_slept: float = 0,
+    ) -> DAVResponse:
+        """Send one request and raise the CalendarError for a failed answer.
+
+        caldav raises for some statuses only, with the status and reason
+        folded into its message, and treats a 404 to DELETE as success. Every
+        request of the library passes here, where the method, URL and
+        headers are still at hand.
+        """
+        where = f"{method} {redact_url(str(url))}"
         try:
-            response = self.session.request(
-                method,
-                url,
-                data=body.encode("utf-8") if body is not None else None,
-                headers=headers,
-                timeout=self.timeout,
+            response = super().request(
+                url, method, body, headers or {}, rate_limit_time_slept
             )
-        except requests.RequestException as exc:
-            raise request_error(exc, url, PROVIDER, self.calendar) from exc
-        raise_for_status(response, PROVIDER, self.calendar)
+        except dav_error.RateLimitError as exc:
+            raise RateLimitedError(
+                f"{where} failed with HTTP {exc.status}",
+                provider=PROVIDER,
+                calendar=self.label,
+                retry_after=retry_after_seconds(exc.retry_after),
+            ) from exc
+        except dav_error.AuthorizationError as exc:
+            raise AuthError(
+                f"{where} failed with HTTP {exc.status} {exc.reason}; check the "
+                "user name and password",
+                provider=PROVIDER,
+                calendar=self.label,
+            ) from exc
+        except niquests.exceptions.Timeout as exc:
+            raise ProviderTimeoutError(
+                f"{redact_url(str(url))} timed out",
+                provider=PROVIDER,
+                calendar=self.label,
+            ) from exc
+        except niquests.exceptions.RequestException as exc:
+            raise ServerError(
+                f"{where} failed: {type(exc).__name__}",
+                provider=PROVIDER,
+                calendar=self.label,
+            ) from exc
+        except etree.XMLSyntaxError as exc:
+            raise self._invalid(f"{where} returned invalid XML: {exc}") from exc
+
+        self._raise_for_status(response, where)
+        self._check_multistatus(response, method, where)
         return response
 
-    def multistatus(
-        self, method: str, url: str, body: str, depth: str
-    ) -> list[tuple[str, ET.Element]]:
-        """Send a PROPFIND or REPORT and return (absolute href, response) pairs."""
-        headers = {**_XML_HEADERS, "Depth": depth}
-        response = self.request(method, url, body, headers)
-        try:
-            root = ET.fromstring(response.content)
-        except ET.ParseError as exc:
-            raise ServerError(
-                f"{method} {redact_url(url)} returned invalid XML: {exc}",
-                provider=PROVIDER,
-                calendar=self.calendar,
-            ) from exc
+    def _raise_for_status(self, response: DAVResponse, where: str) -> None:
+        status = response.status
+        if status < 300:
+            return
 
-        results = []
-        for item in root.findall("d:response", _NAMESPACES):
-            href = item.findtext("d:href", default="", namespaces=_NAMESPACES)
-            results.append((urljoin(url, href.strip()), item))
-        return results
+        reason = response.reason or _phrase(status)
+        message = f"{where} failed with HTTP {status} {reason}"
+        if status in (404, 410):
+            raise NotFoundError(message, provider=PROVIDER, calendar=self.label)
+        if status >= 500:
+            raise ServerError(message, provider=PROVIDER, calendar=self.label)
+        raise CalendarError(message, provider=PROVIDER, calendar=self.label)
 
+    def _check_multistatus(
+        self, response: DAVResponse, method: str, where: str
+    ) -> None:
+        """Raise unless a PROPFIND or REPORT answer is a multistatus.
 
-def _found_prop(response: ET.Element, path: str) -> ET.Element | None:
-    """Find a property inside the propstat whose status is 200."""
-    for propstat in response.findall("d:propstat", _NAMESPACES):
-        status = propstat.findtext("d:status", default="", namespaces=_NAMESPACES)
-        if " 200 " not in f"{status} ":
-            continue
-        found = propstat.find(f"d:prop/{path}", _NAMESPACES)
-        if found is not None:
-            return found
-    return None
+        A free-busy-query answer is iCalendar text instead (RFC 4791
+        section 7.10). caldav reads any other body as no results, which
+        would turn a login page into an empty, free calendar.
+        """
+        if method not in ("PROPFIND", "REPORT"):
+            return
+        tree = response.tree
+        if tree is not None and tree.tag in (dav.MultiStatus.tag, "xml"):
+            return
+        if method == "REPORT" and response.raw.lstrip().startswith("BEGIN:VCALENDAR"):
+            return
+        content_type = response.headers.get("Content-Type", "none")
+        raise self._invalid(
+            f"{where} returned no WebDAV multistatus (Content-Type {content_type}); "
+            "check that the URL is a CalDAV calendar"
+        )
 
-
-def _href_in(response: ET.Element, path: str, base: str) -> str | None:
-    prop = _found_prop(response, path)
-    if prop is None:
-        return None
-    href = prop.findtext("d:href", default="", namespaces=_NAMESPACES).strip()
-    return urljoin(base, href) if href else None
+    def _invalid(self, message: str) -> InvalidDataError:
+        return InvalidDataError(message, provider=PROVIDER, calendar=self.label)
 
 
-_DISCOVERY_PROPFIND = """<?xml version="1.0" encoding="utf-8"?>
-<d:propfind xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
-  <d:prop>
-    <d:resourcetype/>
-    <d:displayname/>
-    <d:current-user-principal/>
-    <c:calendar-home-set/>
-    <c:supported-calendar-component-set/>
-  </d:prop>
-</d:propfind>"""
+def _synchronous(value: _T | Coroutine[Any, Any, _T]) -> _T:
+    """Narrow caldav's sync-or-async return type: this client is synchronous."""
+    if isinstance(value, Coroutine):
+        value.close()
+        raise TypeError("caldav returned a coroutine to a synchronous client")
+    return value
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+@contextmanager
+def _reading_answers(calendar: str) -> Iterator[None]:
+    """Turn what caldav raises for an answer it cannot use into a CalendarError.
+
+    HTTP failures never get here: ``_DAVClient.request`` raised for them.
+    """
+    try:
+        yield
+    except dav_error.NotFoundError as exc:
+        raise NotFoundError(
+            "the server reported the resource missing",
+            provider=PROVIDER,
+            calendar=calendar,
+        ) from exc
+    except dav_error.DAVError as exc:
+        raise InvalidDataError(
+            f"the server's answer could not be read ({type(exc).__name__})",
+            provider=PROVIDER,
+            calendar=calendar,
+        ) from exc
+
+
+def _properties(
+    client: _DAVClient, url: str, props: list[BaseElement]
+) -> dict[str, Any]:
+    """PROPFIND ``props`` at depth 0 and return the first response's values.
+
+    Calendar.get_properties would log library assertion errors, and return
+    None for every property, when a server names no resource at all.
+    """
+    body = dav.Propfind() + (dav.Prop() + props)
+    xml = etree.tostring(body.xmlelement(), encoding="utf-8", xml_declaration=True)
+    with _reading_answers(client.label):
+        results = client.propfind(url, xml.decode("utf-8"), depth=0).results or []
+    if not results or results[0].status == 404:
+        raise NotFoundError(
+            f"{redact_url(url)} returned no WebDAV properties",
+            provider=PROVIDER,
+            calendar=client.label,
+        )
+    first = results[0]
+    return first.properties if isinstance(first, PropfindResult) else {}
+
+
+_DISCOVERY_PROPS = (
+    dav.ResourceType,
+    dav.DisplayName,
+    dav.CurrentUserPrincipal,
+    cdav.CalendarHomeSet,
+)
 
 
 def discover_calendars(
@@ -138,66 +309,62 @@ def discover_calendars(
     timeout: float = 10.0,
 ) -> list[CalendarInfo]:
     """List the calendars reachable from a server, principal or calendar URL."""
-    client = _DAVClient(username, password, timeout, redact_url(url))
-    start = client.multistatus("PROPFIND", url, _DISCOVERY_PROPFIND, "0")
-    if not start:
-        raise NotFoundError(
-            f"{redact_url(url)} returned no WebDAV properties",
-            provider=PROVIDER,
-            calendar=client.calendar,
-        )
-    own_url, own = start[0]
-    if _is_calendar(own):
-        return [_calendar_info(own_url, own)]
+    label = redact_url(url)
+    with _DAVClient(url, username, password, timeout, label) as client:
+        own = _properties(client, url, [prop() for prop in _DISCOVERY_PROPS])
+        if cdav.Calendar.tag in (own.get(dav.ResourceType.tag) or []):
+            props = {dav.DisplayName.tag: own.get(dav.DisplayName.tag)}
+            return [_calendar_info(client.calendar(url=url, props=props), label)]
 
-    home = _href_in(own, "c:calendar-home-set", url)
-    if home is None:
-        principal = _href_in(own, "d:current-user-principal", url)
-        if principal is None:
-            raise NotFoundError(
-                f"{redact_url(url)} names no principal; check the URL and the "
-                "user name",
-                provider=PROVIDER,
-                calendar=client.calendar,
-            )
-        found = client.multistatus("PROPFIND", principal, _DISCOVERY_PROPFIND, "0")
-        home = (
-            _href_in(found[0][1], "c:calendar-home-set", principal) if found else None
-        )
-    if home is None:
-        raise NotFoundError(
-            f"{redact_url(url)} has no calendar-home-set; is it a CalDAV server?",
-            provider=PROVIDER,
-            calendar=client.calendar,
-        )
-
-    members = client.multistatus("PROPFIND", home, _DISCOVERY_PROPFIND, "1")
-    calendars = [
-        _calendar_info(href, item) for href, item in members if _is_calendar(item)
-    ]
-    logger.info("found %d calendars under %s", len(calendars), redact_url(home))
+        home = _calendar_home(client, url, own)
+        with _reading_answers(label):
+            found = _synchronous(home.get_calendars())
+        calendars = [_calendar_info(calendar, label) for calendar in found]
+    logger.info(
+        "found %d calendars under %s", len(calendars), redact_url(str(home.url))
+    )
     return calendars
 
 
-def _is_calendar(response: ET.Element) -> bool:
-    resourcetype = _found_prop(response, "d:resourcetype")
-    return resourcetype is not None and (
-        resourcetype.find("c:calendar", _NAMESPACES) is not None
-    )
+def _calendar_home(client: _DAVClient, url: str, own: dict[str, Any]) -> CalendarSet:
+    """Find the calendar-home-set on ``url`` itself or on its principal."""
+    home = own.get(cdav.CalendarHomeSet.tag)
+    principal_href = own.get(dav.CurrentUserPrincipal.tag)
+    if home:
+        principal = Principal(client=client, url=url)
+    elif principal_href:
+        principal = Principal(client=client, url=principal_href)
+        found = _properties(client, str(principal.url), [cdav.CalendarHomeSet()])
+        home = found.get(cdav.CalendarHomeSet.tag)
+    else:
+        raise NotFoundError(
+            f"{redact_url(url)} names no principal; check the URL and the user name",
+            provider=PROVIDER,
+            calendar=client.label,
+        )
+    if not home:
+        raise NotFoundError(
+            f"{redact_url(url)} has no calendar-home-set; is it a CalDAV server?",
+            provider=PROVIDER,
+            calendar=client.label,
+        )
+
+    # caldav returns a list when the property holds several hrefs.
+    principal.calendar_home_set = home[0] if isinstance(home, list) else home
+    return principal.calendar_home_set
 
 
-def _calendar_info(url: str, response: ET.Element) -> CalendarInfo:
-    name_prop = _found_prop(response, "d:displayname")
-    name = (name_prop.text or "").strip() if name_prop is not None else ""
+def _calendar_info(calendar: Calendar, label: str) -> CalendarInfo:
+    url = str(calendar.url)
+    name = str(calendar.props.get(dav.DisplayName.tag) or "").strip()
     if not name:
         name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
 
-    components = _found_prop(response, "c:supported-calendar-component-set")
-    # RFC 4791 section 5.2.3: without the property, every component is allowed.
-    supports_events = components is None or any(
-        comp.get("name", "").upper() == "VEVENT"
-        for comp in components.findall("c:comp", _NAMESPACES)
-    )
+    # RFC 4791 section 5.2.3: without the property, every component is
+    # allowed, and caldav then lists the RFC's defaults, VEVENT among them.
+    with _reading_answers(label):
+        components = _synchronous(calendar.get_supported_components())
+    supports_events = any(str(c).upper() == "VEVENT" for c in components)
     return CalendarInfo(url=url, name=name, supports_events=supports_events)
 
 
@@ -207,29 +374,22 @@ def event_uid(key: str) -> str:
     return f"{digest}@torace"
 
 
-def _caldav_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+def _calendar_query(component: str, condition: BaseElement) -> str:
+    """Build a calendar-query REPORT body asking for the raw calendar data."""
+    wanted = cdav.CompFilter(component) + condition
+    query = cdav.CalendarQuery() + [
+        dav.Prop() + [dav.GetEtag(), cdav.CalendarData()],
+        cdav.Filter() + (cdav.CompFilter("VCALENDAR") + wanted),
+    ]
+    xml = etree.tostring(query.xmlelement(), encoding="utf-8", xml_declaration=True)
+    return xml.decode("utf-8")
 
 
-_CALENDAR_QUERY = """<?xml version="1.0" encoding="utf-8"?>
-<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
-  <d:prop><d:getetag/><c:calendar-data/></d:prop>
-  <c:filter>
-    <c:comp-filter name="VCALENDAR">
-      <c:comp-filter name="{component}">{inner}</c:comp-filter>
-    </c:comp-filter>
-  </c:filter>
-</c:calendar-query>"""
-
-_FREE_BUSY_QUERY = """<?xml version="1.0" encoding="utf-8"?>
-<c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav">
-  <c:time-range start="{start}" end="{end}"/>
-</c:free-busy-query>"""
-
-_STATE_PROPFIND = """<?xml version="1.0" encoding="utf-8"?>
-<d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/">
-  <d:prop><d:sync-token/><cs:getctag/><d:getetag/></d:prop>
-</d:propfind>"""
+_STATE_PROPS = (
+    ("d:sync-token", dav.SyncToken),
+    ("cs:getctag", _GetCTag),
+    ("d:getetag", dav.GetEtag),
+)
 
 
 class CalDAVSource:
@@ -251,7 +411,8 @@ class CalDAVSource:
         self.calendar = redact_url(self.url)
         self.options = options
         self.quirks = quirks
-        self._client = _DAVClient(username, password, timeout, self.calendar)
+        self._client = _DAVClient(self.url, username, password, timeout, self.calendar)
+        self._collection = self._client.calendar(url=self.url)
 
     def read_busy(self, start: datetime, end: datetime) -> BusyReport:
         """Read the busy intervals overlapping ``[start, end)``, raising on failure."""
@@ -264,51 +425,60 @@ class CalDAVSource:
 
     def read_free_busy_query(self, start: datetime, end: datetime) -> BusyReport:
         """Send a free-busy-query REPORT and read the VFREEBUSY the server returns."""
-        body = _FREE_BUSY_QUERY.format(start=_caldav_time(start), end=_caldav_time(end))
-        headers = {**_XML_HEADERS, "Depth": "1"}
-        response = self._client.request("REPORT", self.url, body, headers)
-        return read_ics(response.content, start, end, self.options, self.calendar)
+        with _reading_answers(self.calendar):
+            answer = _synchronous(self._collection.freebusy_request(start, end))
+        return read_ics(answer.data or "", start, end, self.options, self.calendar)
 
     def fetch_events(self, start: datetime, end: datetime) -> str:
         """Fetch the raw events that may touch the window, as one iCalendar text."""
         margin = self.quirks.time_range_margin
-        time_range = (
-            f'<c:time-range start="{_caldav_time(start - margin)}" '
-            f'end="{_caldav_time(end + margin)}"/>'
-        )
+        time_range = cdav.TimeRange(start - margin, end + margin)
         bodies = self._query("VEVENT", time_range)
         if self.quirks.time_range_misses_rdate:
-            bodies.update(self._query("VEVENT", '<c:prop-filter name="RDATE"/>'))
+            bodies.update(self._query("VEVENT", cdav.PropFilter("RDATE")))
         if self.quirks.stores_freebusy_objects:
             bodies.update(self._query("VFREEBUSY", time_range))
         logger.info("read %d events from %s", len(bodies), self.calendar)
         return "\n".join(bodies.values())
 
-    def _query(self, component: str, inner: str) -> dict[str, str]:
-        body = _CALENDAR_QUERY.format(component=component, inner=inner)
-        bodies = {}
-        for href, item in self._client.multistatus("REPORT", self.url, body, "1"):
-            data = _found_prop(item, "c:calendar-data")
-            if data is not None and data.text:
-                bodies[href] = data.text
-        return bodies
+    def _query(self, component: str, condition: BaseElement) -> dict[str, str]:
+        """Send one calendar-query and return the calendar data by href.
+
+        Calendar.search is not used: it drops VFREEBUSY objects and data it
+        cannot parse, filters times in the process's own time zone, and
+        replaces a presence filter such as RDATE with a fetch of everything.
+        """
+        body = _calendar_query(component, condition)
+        with _reading_answers(self.calendar):
+            response = self._client.report(self.url, body, depth=1)
+            results = response.parse_calendar_query()
+        return {item.href: item.calendar_data for item in results if item.calendar_data}
 
     def event_url(self, event: EventSpec) -> str:
         """Return the URL of the resource that contains ``event``."""
+        # Not caldav's URL from the UID (which keeps "@" as %40): events
+        # written before the move to caldav must still be found.
         return urljoin(self.url, event_uid(event.key).replace("@", "-") + ".ics")
 
     def upsert_event(self, event: EventSpec) -> str:
         """PUT the event at a URL derived from its key; a retry overwrites it."""
         url = self.event_url(event)
-        headers = {"Content-Type": "text/calendar; charset=utf-8"}
-        self._client.request("PUT", url, build_event(event).decode("utf-8"), headers)
+        resource = Event(self._client, url=url, parent=self._collection)
+        # raw_data sends these bytes once, as they are: no SEQUENCE bump, no
+        # cleaned-up second PUT after a failure.
+        with _reading_answers(self.calendar):
+            resource.save(raw_data=build_event(event))
         logger.info("stored event %s in %s", event_uid(event.key), self.calendar)
         return url
 
     def cancel_event(self, event: EventSpec) -> None:
         """DELETE the event's resource; an event already gone is fine."""
+        resource = Event(
+            self._client, url=self.event_url(event), parent=self._collection
+        )
         try:
-            self._client.request("DELETE", self.event_url(event))
+            with _reading_answers(self.calendar):
+                resource.delete()
         except NotFoundError:
             logger.info("event %s already absent", event_uid(event.key))
 
@@ -317,17 +487,16 @@ class CalDAVSource:
 
         Returns whether the calendar may have changed and the state to pass
         next time. A server that reports none of the three always counts as
-        changed.
+        changed. Only the token is read: a sync-collection REPORT would also
+        send every changed object, which the caller reads anyway.
         """
-        found = self._client.multistatus("PROPFIND", self.url, _STATE_PROPFIND, "0")
+        found = _properties(self._client, self.url, [p() for _, p in _STATE_PROPS])
         new_state = None
-        if found:
-            for path in ("d:sync-token", "cs:getctag", "d:getetag"):
-                prop = _found_prop(found[0][1], path)
-                value = (prop.text or "").strip() if prop is not None else ""
-                if value:
-                    new_state = f"{path}={value}"
-                    break
+        for name, prop in _STATE_PROPS:
+            value = found.get(prop.tag)
+            if isinstance(value, str) and value.strip():
+                new_state = f"{name}={value.strip()}"
+                break
         changed = state is None or new_state is None or new_state != state
         return changed, new_state
 
