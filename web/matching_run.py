@@ -91,12 +91,13 @@ def run_matching(
         return run_speed(program, now, actor)
 
     members = _members(program)
-    mentors = [m for m in members if m.is_mentor and _active(m)]
+    all_mentors = [m for m in members if m.is_mentor]
+    mentors = [m for m in all_mentors if _active(m)]
     requests, skipped = split_paused(_open_requests(program), members)
     people = {m.person.id: m.person for m in members}
     held = _held_intervals(people.keys())
     rules = engine_rules(program, held)
-    check_rules(rules, mentors, requests)
+    check_rules(rules, all_mentors, requests)
 
     busy = _read_all_busy(program, people.values(), rules, progress)
     plan = plan_with_monthly_limits(
@@ -132,9 +133,14 @@ def check_timezone(program: Program) -> None:
 def check_rules(
     rules: ProgramRules, mentors: list[Membership], requests: list[Request]
 ) -> None:
-    """Raise ProgramSettingsError naming every setting that cannot be planned."""
+    """Raise ProgramSettingsError naming every setting that cannot be planned.
+
+    ``mentors`` holds every mentor membership, paused ones included; a
+    program without any mentor is still matched so each request is explained.
+    """
     problems = validate_rules(rules)
-    if requests and not any(m.effective_capacity > 0 for m in mentors):
+    open_places = any(_active(m) and m.effective_capacity > 0 for m in mentors)
+    if requests and mentors and not open_places:
         problems.append(
             "every mentor is paused or has capacity 0; raise mentor_capacity,"
             " a mentor's capacity in the roster, or unpause a mentor"
