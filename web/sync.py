@@ -5,11 +5,11 @@ stays on the calling thread. Jobs are built from plain values (decrypted
 secrets, calendar ids, stored sync state), and their outcomes are applied
 one connection at a time, each in its own transaction.
 
-Provider calls are kept to the minimum: Google connections that share one
+Provider calls are kept to the minimum. Google connections that share one
 credential are read together, 50 calendars per freeBusy query and 60 days
-per query; Microsoft work accounts that share one token cache are read 20
-schedules per getSchedule call; each CalDAV calendar costs one change check
-and, only when it changed, its REPORT; each feed is fetched conditionally.
+per query. Microsoft work accounts that share one token cache are read 20
+schedules per getSchedule call. Each CalDAV calendar costs one change check
+and, only when it changed, its REPORT. Each feed is fetched conditionally.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ VALIDATOR_KEYS = ("google_sync_token", "caldav_state", "etag", "last_modified")
 
 @dataclass
 class SyncSummary:
-    """What one sync run did, counted by connection."""
+    """Counts of connections by what one sync run did with them."""
 
     connections: int = 0
     read: int = 0
@@ -204,7 +204,7 @@ def _source_job(
 
 
 def _worth_checking(calendars: int, chunks: int) -> bool:
-    """Whether one change check per calendar costs fewer calls than a read.
+    """Tell whether one change check per calendar costs fewer calls than a read.
 
     Google's change check (events.list with a sync token) is one call per
     calendar, while freeBusy reads 50 calendars per call, so checks only pay
@@ -214,7 +214,7 @@ def _worth_checking(calendars: int, chunks: int) -> bool:
 
 
 def _may_skip(connection: CalendarConnection, end: datetime) -> bool:
-    """Whether an unchanged calendar may keep its stored blocks."""
+    """Tell whether an unchanged calendar may keep its stored blocks."""
     state = connection.sync_state or {}
     until = state.get("synced_until")
     if connection.status != "ok" or connection.last_sync_at is None or not until:
@@ -374,7 +374,7 @@ PROVIDER_NAMES = {
 
 @dataclass
 class Target:
-    """One connection as a worker sees it: plain values, no database row."""
+    """One connection as plain values for a worker thread, without its row."""
 
     connection_id: int
     calendar: str
@@ -385,7 +385,7 @@ class Target:
 
 @dataclass
 class Outcome:
-    """What a job found for one connection; ``intervals`` None: keep the blocks."""
+    """The result of a job for one connection; ``intervals`` None keeps the blocks."""
 
     connection_id: int
     intervals: list[BusyInterval] | None

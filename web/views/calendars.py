@@ -62,7 +62,7 @@ NOTICES = {
 
 
 class Rejected(Exception):
-    """Input that cannot be used; the message says what to change."""
+    """Input that cannot be used. The message names the value and the fix."""
 
 
 # -- the mentor's page --------------------------------------------------------
@@ -192,7 +192,7 @@ def microsoft_start(purpose: str, token: str, person: Person):
             )
     except CalendarError as error:
         log.warning("Microsoft sign-in for person %s failed: %s", person.id, error)
-        message = "Microsoft's sign-in service did not answer. Try again later."
+        message = "Microsoft's sign-in service did not respond. Try again later."
         return _render(purpose, token, person, 502, error=message)
     data = _pending(purpose, token, person, "microsoft")
     pending_store().put({**data, "flow": flow}, key=state)
