@@ -39,16 +39,14 @@ def create_app(
     login_manager.init_app(app)
 
     from web import filters, holds, tasks
-    from web.views import speed as speed_views
-    from web.views import speed as speed_views
     from web.views import admin, errors, links, participants, reports
     from web.views import calendars as calendar_views
+    from web.views import speed as speed_views
 
     app.extensions["torace.tasks"] = tasks.make_huey(settings)
     app.register_blueprint(admin.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(calendar_views.bp)
-    app.register_blueprint(speed_views.bp)
     app.register_blueprint(speed_views.bp)
     app.register_blueprint(participants.bp)
     app.register_blueprint(reports.bp)
