@@ -24,7 +24,7 @@ class PoolError(ValueError):
 
 
 def program_mentees(program: Program) -> list[Person]:
-    """Every mentee in ``program``, by email."""
+    """Return every mentee in ``program``, by email."""
     return list(
         db.session.scalars(
             db.select(Person)
@@ -41,8 +41,8 @@ def program_mentees(program: Program) -> list[Person]:
 def send_call_for_requests(program: Program, round_number: int = 1) -> int:
     """Queue a call for requests to each mentee of ``program``; commit.
 
-    Returns the number of messages queued. The same round sends nobody
-    a second copy; unsubscribed people get none.
+    Returns the number of messages queued. A round already sent queues no
+    second copy, and unsubscribed people get none.
     """
     queued = 0
     for person in program_mentees(program):
@@ -63,12 +63,11 @@ def send_call_for_requests(program: Program, round_number: int = 1) -> int:
 
 
 def mentor_pool(pool: str) -> list[Person]:
-    """The people a call for mentors goes to.
+    """Return the people a call for mentors goes to; paused people are left out.
 
-    ``all`` is every person who is a mentor in any program; a program slug
-    is that program's mentors; anything else is a site name, matched without
-    regard to case, among the mentors of every program. Paused people are
-    left out.
+    ``all`` means every person who is a mentor in any program. A program
+    slug means that program's mentors. Anything else is a site name, matched
+    case-insensitively against the mentors of every program.
     """
     query = (
         db.select(Person)

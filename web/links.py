@@ -146,10 +146,10 @@ def read_token(purpose: str, token: str) -> LinkClaim:
 def _is_canonical(token: str) -> bool:
     """True if ``token`` is exactly as itsdangerous writes it.
 
-    base64 decoding skips characters outside the alphabet and ignores the
-    spare bits of the last character, so one genuine token has many
-    spellings; accepting only the canonical one keeps the per-token rate
-    limit from being sidestepped.
+    itsdangerous 2.2 decodes base64 leniently: it skips characters outside
+    the alphabet and ignores the spare bits of a segment's last character.
+    One genuine token thus has many spellings. Accepting only the canonical
+    one keeps the per-token rate limit from being sidestepped.
     """
     if not _TOKEN.fullmatch(token):
         return False
@@ -185,7 +185,7 @@ def link_url(
 
 
 class LinkRejected(Exception):
-    """A request through a valid link was refused; the message says why.
+    """A request through a valid link was rejected; the message gives the reason.
 
-    Nothing is stored: the page shows the message with the form again.
+    Nothing is stored, and the page shows the message with the form again.
     """

@@ -44,7 +44,7 @@ class FixedWindow:
         window = int(now // self.seconds)
         with self._lock:
             if window != self._window:
-                # A new window forgets every key, so memory stays bounded.
+                # A new window drops every key, so memory stays bounded.
                 self._window, self._hits = window, {}
             hits = self._hits.get(key, 0) + 1
             self._hits[key] = hits
@@ -77,7 +77,7 @@ class LinkLimiter:
 
 
 def limiter_for(app: Flask) -> LinkLimiter:
-    """The app's limiter, built from its config on first use."""
+    """Return the app's limiter, building it from the config on first use."""
     limiter = app.extensions.get("torace.link_limiter")
     if limiter is None:
         limiter = LinkLimiter(dict(app.config.get("LINK_RATE_LIMITS", {})))

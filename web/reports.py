@@ -283,7 +283,7 @@ def summary_table(rows: _Rows) -> Table:
 
 
 def program_report(program: Program) -> dict[str, Table]:
-    """Every report table of ``program``, by table name, in display order."""
+    """Compute every report table of ``program``, by name, in display order."""
     rows = _read(program)
     tables = [
         summary_table(rows),

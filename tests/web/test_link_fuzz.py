@@ -15,8 +15,14 @@ from tests.conftest import TEST_KEY
 from tests.web.factories import booked_series
 from tests.web.snapshot import snapshot
 from web.booking import approve
-from web.links import MAX_AGE, LinkClaim, LinkExpired, LinkInvalid, make_token
-from web.links import read_token
+from web.links import (
+    MAX_AGE,
+    LinkClaim,
+    LinkExpired,
+    LinkInvalid,
+    make_token,
+    read_token,
+)
 from web.models import Series
 
 ALPHABET = string.ascii_letters + string.digits + "-_"

@@ -44,7 +44,7 @@ MULTI_TOPIC_KINDS = ("development-plan",)
 
 @bp.app_template_global()
 def mentor_page_url(person: object) -> str:
-    """The self-service link of ``person`` if they mentor anywhere, else ""."""
+    """Return the self-service link of ``person`` if they mentor anywhere, else ""."""
     # Administrators get mail through the same templates; their ids are
     # not person ids.
     if not isinstance(person, Person):
@@ -62,7 +62,7 @@ def mentor_page_url(person: object) -> str:
 
 @bp.app_template_global()
 def preferences_url(person: Person) -> str:
-    """The link to ``person``'s email preferences page."""
+    """Return the link to the email preferences page of ``person``."""
     return link_url("preferences", person.id, person.id)
 
 
@@ -89,7 +89,7 @@ def save_preferences(target: Person, person: Person, claim: LinkClaim) -> bool:
 
 
 def mentor_memberships(person: Person) -> list[Membership]:
-    """The programs ``person`` mentors in, by program name."""
+    """Return the memberships in which ``person`` mentors, by program name."""
     return list(
         db.session.scalars(
             db.select(Membership)
@@ -123,7 +123,7 @@ def upcoming_sessions(person: Person) -> list[tuple[MentoringSession, dict[str, 
 
 
 def connect_url(person: Person) -> str:
-    """The calendar connection page for ``person``, when that page exists."""
+    """Return the calendar connection page of ``person``, or "" without one."""
     if "calendars.connect_page" not in current_app.view_functions:
         return ""
     if "connect" not in MAX_AGE:
@@ -133,7 +133,7 @@ def connect_url(person: Person) -> str:
 
 
 def mentoring_context(target: Person, person: Person) -> dict[str, Any]:
-    """Everything the self-service page shows."""
+    """Return everything the self-service page shows."""
     overrides = db.session.scalars(
         db.select(DateOverride)
         .filter_by(person_id=person.id)
@@ -320,7 +320,7 @@ def _requests_of(program: Program, person: Person) -> list[Request]:
 
 
 def request_context(program: Program, person: Person) -> dict[str, Any]:
-    """The topics on offer and the requests the mentee already has."""
+    """Return the page values: several topics or one, and the existing requests."""
     return {
         "multiple": program.kind in MULTI_TOPIC_KINDS,
         "requests": _requests_of(program, person),
@@ -394,7 +394,7 @@ def _membership(program_id: int, person: Person) -> Membership | None:
 
 
 def volunteer_context(topic: Topic, person: Person) -> dict[str, Any]:
-    """Whether the person already mentors on this topic."""
+    """Return whether the person already mentors on this topic."""
     membership = _membership(topic.program_id, person)
     offered = (
         membership is not None

@@ -63,7 +63,7 @@ def percent(value: float | None) -> str:
 
 
 def program_or_404(slug: str) -> Program:
-    """The program ``slug`` if the logged-in administrator may manage it."""
+    """Return the program ``slug`` if the logged-in administrator manages it, or 404."""
     program = db.session.scalar(db.select(Program).filter_by(slug=slug))
     if program is None or not current_user.can_manage(program):
         abort(404, f"No program {slug!r} that you manage.")
@@ -71,7 +71,7 @@ def program_or_404(slug: str) -> Program:
 
 
 def charts(tables: dict[str, Table]) -> list[Chart]:
-    """The charts the report page shows, from its tables."""
+    """Build the charts of the report page from its tables."""
     ratings = tables["ratings"].rows
     topics = tables["topics"].rows
     sites = tables["sites"].rows
