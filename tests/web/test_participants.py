@@ -472,9 +472,7 @@ def test_call_for_mentors_mail_carries_one_link_per_topic(
     assert message.raw.count(b"/l/volunteer/") >= 2 * len(one_off.topics)
 
 
-def test_preferences_turn_calls_off_and_on(
-    mentee: Person, client: FlaskClient
-) -> None:
+def test_preferences_turn_calls_off_and_on(mentee: Person, client: FlaskClient) -> None:
     url = path_of(link_url("preferences", mentee.id, mentee.id))
 
     client.post(url, data={"mail": "essential"})

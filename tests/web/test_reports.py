@@ -164,7 +164,9 @@ def admin_client(app: Flask, program: Program) -> FlaskClient:
         db.session.add(account)
     db.session.commit()
     client = app.test_client()
-    client.post("/login", data={"email": "lead@example.org", "password": "correct horse"})
+    client.post(
+        "/login", data={"email": "lead@example.org", "password": "correct horse"}
+    )
     return client
 
 
@@ -256,10 +258,14 @@ def test_program_admin_of_another_program_gets_404(
 ) -> None:
     make_program("other")
     pat = db.session.scalars(db.select(Admin).filter_by(email="pat@example.org")).one()
-    pat.programs = [db.session.scalars(db.select(Program).filter_by(slug="other")).one()]
+    pat.programs = [
+        db.session.scalars(db.select(Program).filter_by(slug="other")).one()
+    ]
     db.session.commit()
     client = app.test_client()
-    client.post("/login", data={"email": "pat@example.org", "password": "correct horse"})
+    client.post(
+        "/login", data={"email": "pat@example.org", "password": "correct horse"}
+    )
 
     assert client.get("/programs/pilot/reports").status_code == 404
     assert client.get("/programs/pilot/reports/summary.csv").status_code == 404
