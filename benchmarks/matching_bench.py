@@ -16,6 +16,7 @@ import random
 import resource
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,8 @@ from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 
 from matching.engine import plan_program
 from matching.model import Availability, Mentor, ProgramRules, Request
-from matching.series import plan_series
-from matching.slots import SlotQuery, busy_minutes, find_slots
+from matching.series import minute_intervals, plan_series
+from matching.slots import SlotQuery, busy_minutes, find_slots, person_busy
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +207,29 @@ def convert_chunk(bounds: tuple[int, int]) -> int:
     return bounds[1] - bounds[0]
 
 
+def with_minutes(
+    pairs: list[tuple[Availability, Availability]],
+) -> list[tuple[Availability, Availability]]:
+    """Give every calendar its busy time as minutes only, sharing mentors."""
+    converted: dict[int, Availability] = {}
+
+    def convert(person: Availability) -> Availability:
+        if id(person) not in converted:
+            minutes = tuple(minute_intervals(person.busy))
+            converted[id(person)] = replace(person, busy=(), busy_minutes=minutes)
+        return converted[id(person)]
+
+    return [(convert(mentor), convert(mentee)) for mentor, mentee in pairs]
+
+
+def merge_minutes_chunk(bounds: tuple[int, int]) -> int:
+    """Merge the minute busy time of pairs[first:last] into arrays."""
+    for mentor, mentee in _PAIRS[bounds[0] : bounds[1]]:
+        person_busy(mentor)
+        person_busy(mentee)
+    return bounds[1] - bounds[0]
+
+
 def plan_parallel(workers: int) -> int:
     """Plan every pair in ``workers`` forked processes (calendars converted)."""
     size = len(_PAIRS)
@@ -238,6 +262,11 @@ def bench_planning(pairs: int, workers: int, plain_sample: int) -> list[dict[str
     parallel_seconds, parallel_found = timed(lambda: plan_parallel(workers))
 
     query = planning_query()
+    datetime_pairs = _PAIRS
+    _PAIRS = with_minutes(datetime_pairs)
+    merge_seconds, _ = timed(lambda: merge_minutes_chunk((0, len(_PAIRS))))
+    minutes_seconds, minutes_found = timed(lambda: plan_chunk((0, len(_PAIRS))))
+    _PAIRS = datetime_pairs
     sample = _PAIRS[:plain_sample]
     plain_seconds, _ = timed(lambda: [plain_series(query, list(p)) for p in sample])
     plain_estimate = round(plain_seconds * pairs / max(1, len(sample)), 3)
@@ -262,6 +291,14 @@ def bench_planning(pairs: int, workers: int, plain_sample: int) -> list[dict[str
             convert_seconds + parallel_seconds,
             None,
             parallel_found,
+        ),
+        row("busy as minutes: merge, 1 process", merge_seconds, None, None),
+        row("busy as minutes: series, 1 process", minutes_seconds, None, minutes_found),
+        row(
+            "busy as minutes: end to end, 1 process",
+            merge_seconds + minutes_seconds,
+            None,
+            minutes_found,
         ),
     ]
 
