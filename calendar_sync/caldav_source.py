@@ -80,32 +80,38 @@ def _same_host(allowed: tuple[str, str, int], url: str) -> bool:
         return True
     # The one cross-origin step allowed: http to https on the default ports,
     # the redirect servers send when a user typed http://.
-    return target == ("https", allowed[1], 443) and allowed[::2] == ("http", 80)
+    scheme, host, port = allowed
+    return (scheme, port) == ("http", 80) and target == ("https", host, 443)
+
+
+def _foreign_host_error(target: str, host: str, calendar: str) -> CalendarError:
+    return CalendarError(
+        f"the server pointed to {redact_url(target)}, which is not on {host}; "
+        "Torace only talks to the host it was given",
+        provider=PROVIDER,
+        calendar=calendar,
+    )
 
 
 def _pinned_session(url: str, calendar: str) -> niquests.Session:
     """Build a session whose every request, redirects included, stays on url's host."""
     allowed = _origin(url)
 
-    def refuse_other_hosts(
+    def reject_other_hosts(
         request: niquests.PreparedRequest | niquests.Response,
     ) -> None:
         target = request.url or ""
         if isinstance(request, niquests.PreparedRequest) and not _same_host(
             allowed, target
         ):
-            raise CalendarError(
-                f"the server pointed to {redact_url(target)}, which is not on "
-                f"{allowed[1]}; Torace only talks to the host it was given",
-                provider=PROVIDER,
-                calendar=calendar,
-            )
+            raise _foreign_host_error(target, allowed[1], calendar)
 
-    # niquests checks certificate revocation at the CA (OCSP or CRL) and may
-    # follow Alt-Svc to HTTP/3 elsewhere; both would leave the calendar's host.
+    # By default niquests asks the CA about certificate revocation (OCSP or
+    # CRL) and may follow Alt-Svc to HTTP/3 on another host. Both would leave
+    # the calendar's host.
     session = niquests.Session(revocation_configuration=None, disable_http3=True)
     session.trust_env = False
-    session.hooks["pre_request"].append(refuse_other_hosts)
+    session.hooks["pre_request"].append(reject_other_hosts)
     return session
 
 
@@ -132,16 +138,24 @@ class _DAVClient(DAVClient):
             url=url,
             username=username,
             password=(password or "") if username is not None else password,
-            # Basic credentials go with the first request, as before the move
-            # to caldav; without auth_type it would wait for a 401 challenge.
+            # Basic credentials go with the first request, as they did before
+            # caldav. Without auth_type, caldav waits for a 401 challenge.
             auth_type="basic" if username is not None else None,
             timeout=timeout,  # type: ignore[arg-type]  # niquests takes seconds as float
             enable_rfc6764=False,
             rate_limit_handle=False,
         )
         self.label = calendar
+        self.base = url
         self.session.close()
         self.session = _pinned_session(url, calendar)
+
+    def resolve(self, href: str) -> str:
+        """Resolve an href from a response, raising if it is on another host."""
+        target = urljoin(self.base, href)
+        if not _same_host(_origin(self.base), target):
+            raise _foreign_host_error(target, _origin(self.base)[1], self.label)
+        return target
 
     def request(
         self,
@@ -151,7 +165,7 @@ class _DAVClient(DAVClient):
         headers: Mapping[str, str] | None = None,
         rate_limit_time_slept: float = 0,
     ) -> DAVResponse:
-        """Send one request and raise the CalendarError for a failed answer.
+        """Send one request and raise the CalendarError for a failed response.
 
         caldav raises for some statuses only, with the status and reason
         folded into its message, and treats a 404 to DELETE as success. Every
@@ -193,7 +207,7 @@ class _DAVClient(DAVClient):
             raise self._invalid(f"{where} returned invalid XML: {exc}") from exc
 
         self._raise_for_status(response, where)
-        self._check_multistatus(response, method, where)
+        self._check_multistatus(response, method, body, where)
         return response
 
     def _raise_for_status(self, response: DAVResponse, where: str) -> None:
@@ -210,20 +224,22 @@ class _DAVClient(DAVClient):
         raise CalendarError(message, provider=PROVIDER, calendar=self.label)
 
     def _check_multistatus(
-        self, response: DAVResponse, method: str, where: str
+        self, response: DAVResponse, method: str, body: str | bytes, where: str
     ) -> None:
-        """Raise unless a PROPFIND or REPORT answer is a multistatus.
+        """Raise unless a PROPFIND or REPORT response is a multistatus.
 
-        A free-busy-query answer is iCalendar text instead (RFC 4791
-        section 7.10). caldav reads any other body as no results, which
-        would turn a login page into an empty, free calendar.
+        caldav reads any other body as no results, which would turn a login
+        page into an empty, free calendar. A free-busy-query is answered
+        with iCalendar text instead (RFC 4791 section 7.10), which
+        ``read_ics`` checks.
         """
         if method not in ("PROPFIND", "REPORT"):
             return
         tree = response.tree
         if tree is not None and tree.tag in (dav.MultiStatus.tag, "xml"):
             return
-        if method == "REPORT" and response.raw.lstrip().startswith("BEGIN:VCALENDAR"):
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        if method == "REPORT" and "free-busy-query" in text:
             return
         content_type = response.headers.get("Content-Type", "none")
         raise self._invalid(
@@ -252,7 +268,7 @@ def _phrase(status: int) -> str:
 
 @contextmanager
 def _reading_answers(calendar: str) -> Iterator[None]:
-    """Turn what caldav raises for an answer it cannot use into a CalendarError.
+    """Turn what caldav raises for a response it cannot use into a CalendarError.
 
     HTTP failures never get here: ``_DAVClient.request`` raised for them.
     """
@@ -266,7 +282,7 @@ def _reading_answers(calendar: str) -> Iterator[None]:
         ) from exc
     except dav_error.DAVError as exc:
         raise InvalidDataError(
-            f"the server's answer could not be read ({type(exc).__name__})",
+            f"the server's response could not be read ({type(exc).__name__})",
             provider=PROVIDER,
             calendar=calendar,
         ) from exc
@@ -284,7 +300,14 @@ def _properties(
     xml = etree.tostring(body.xmlelement(), encoding="utf-8", xml_declaration=True)
     with _reading_answers(client.label):
         results = client.propfind(url, xml.decode("utf-8"), depth=0).results or []
-    if not results or results[0].status == 404:
+    if results and results[0].status == 404:
+        # Xandikos responds this way to a PROPFIND on a missing collection.
+        raise NotFoundError(
+            f"PROPFIND {redact_url(url)} reported HTTP 404 inside its multistatus",
+            provider=PROVIDER,
+            calendar=client.label,
+        )
+    if not results:
         raise NotFoundError(
             f"{redact_url(url)} returned no WebDAV properties",
             provider=PROVIDER,
@@ -333,7 +356,7 @@ def _calendar_home(client: _DAVClient, url: str, own: dict[str, Any]) -> Calenda
     if home:
         principal = Principal(client=client, url=url)
     elif principal_href:
-        principal = Principal(client=client, url=principal_href)
+        principal = Principal(client=client, url=client.resolve(principal_href))
         found = _properties(client, str(principal.url), [cdav.CalendarHomeSet()])
         home = found.get(cdav.CalendarHomeSet.tag)
     else:
@@ -349,8 +372,11 @@ def _calendar_home(client: _DAVClient, url: str, own: dict[str, Any]) -> Calenda
             calendar=client.label,
         )
 
-    # caldav returns a list when the property holds several hrefs.
-    principal.calendar_home_set = home[0] if isinstance(home, list) else home
+    # caldav returns a list when the property contains several hrefs.
+    # NOTE: resolve() rejects a home on another host, so iCloud, whose home
+    # is on a per-account host (pNN-caldav.icloud.com), cannot be discovered.
+    first = home[0] if isinstance(home, list) else home
+    principal.calendar_home_set = client.resolve(first)
     return principal.calendar_home_set
 
 
@@ -376,10 +402,10 @@ def event_uid(key: str) -> str:
 
 def _calendar_query(component: str, condition: BaseElement) -> str:
     """Build a calendar-query REPORT body asking for the raw calendar data."""
-    wanted = cdav.CompFilter(component) + condition
+    component_filter = cdav.CompFilter(component) + condition
     query = cdav.CalendarQuery() + [
         dav.Prop() + [dav.GetEtag(), cdav.CalendarData()],
-        cdav.Filter() + (cdav.CompFilter("VCALENDAR") + wanted),
+        cdav.Filter() + (cdav.CompFilter("VCALENDAR") + component_filter),
     ]
     xml = etree.tostring(query.xmlelement(), encoding="utf-8", xml_declaration=True)
     return xml.decode("utf-8")

@@ -54,7 +54,9 @@ XANDIKOS = ServerQuirks(
     time_range_margin=timedelta(days=2),
     notes=(
         "expands only events with an RRULE, so RDATE-only occurrences are "
-        "missing from expanded answers and from time-range matches."
+        "missing from expanded answers and from time-range matches. A "
+        "PROPFIND on a missing collection gets 207 Multi-Status with one "
+        "bare 404 response, where a REPORT gets a plain 404."
     ),
 )
 

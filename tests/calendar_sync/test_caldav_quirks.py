@@ -16,7 +16,7 @@ from calendar_sync.quirks import quirks_for
 
 from .cases import CALENDARS, NEW_YORK, block, utc
 from .servers import CalDAVServer
-from .uploads import new_calendar, upload_fixture
+from .uploads import new_calendar, session_for, upload_fixture
 
 
 def source_with(server: CalDAVServer, fixture: str, options=NEW_YORK) -> CalDAVSource:
@@ -94,3 +94,18 @@ def test_free_busy_query_ignores_owner_partstat(
     starts = [i.start for i in report.intervals]
     assert utc("2026-02-10 09:00") in starts
     assert utc("2026-02-10 15:00") in starts
+
+
+def test_xandikos_propfind_on_missing_collection_is_multistatus(
+    xandikos: CalDAVServer,
+) -> None:
+    response = session_for(xandikos).request(
+        "PROPFIND",
+        f"{xandikos.home_url}no-such-calendar/",
+        headers={"Depth": "0"},
+        timeout=10,
+    )
+
+    # caldav_source reads this bare 404 inside the 207 as NotFoundError.
+    assert response.status_code == 207
+    assert "404 Not Found" in response.text
