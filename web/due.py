@@ -105,7 +105,9 @@ def send_nudges(now: datetime) -> int:
 
     The wait is the program's ``confirm_nudge_hours`` option (default 72)
     after the approval that sent the invitations. Each series is nudged at
-    most once, and only while one of its sessions is still ahead.
+    most once, only while one of its sessions is still ahead, and only up to
+    twice that wait after the approval: after a long outage of the periodic
+    task a stale nudge is dropped, and the reminder a day before still goes.
     """
     candidates = db.session.scalars(
         db.select(Series).filter(
@@ -130,7 +132,10 @@ def send_nudges(now: datetime) -> int:
 
 def _nudge_due(series: Series, now: datetime) -> bool:
     hours = int(series.program.options.get("confirm_nudge_hours", DEFAULT_NUDGE_HOURS))
-    if series.approved_at is None or now < series.approved_at + timedelta(hours=hours):
+    wait = timedelta(hours=hours)
+    if series.approved_at is None:
+        return False
+    if not series.approved_at + wait <= now < series.approved_at + 2 * wait:
         return False
     if series.mentor_confirmed and series.mentee_confirmed:
         return False

@@ -53,6 +53,12 @@ def test_nudge_after_72_hours_goes_to_whoever_has_not_confirmed(
     assert [r.recipient for r in mail("nudge")] == ["mentee@example.org"]
 
 
+def test_nudge_later_than_twice_the_wait_is_dropped(invited: Series) -> None:
+    run_due(APPROVED_AT + timedelta(hours=144))
+
+    assert mail("nudge") == []
+
+
 def test_nudge_hours_come_from_the_program(invited: Series) -> None:
     invited.program.options = {"confirm_nudge_hours": 24}
     db.session.commit()
