@@ -189,7 +189,12 @@ def test_approve_run_due_and_feedback_end_to_end(  # type: ignore[no-untyped-def
 
     torace("run-due", "--now", NOW)
     mail_dir = app.config["TORACE"].resolved_mail_dir
-    assert len(list(mail_dir.glob("*.eml"))) == 2 * len(sessions())
+    written = [
+        message_from_bytes(p.read_bytes(), policy=policy.default)
+        for p in mail_dir.glob("*.eml")
+    ]
+    invitations = [m for m in written if m["Subject"].startswith("Invitation")]
+    assert len(invitations) == 2 * len(sessions())
 
     after = (first.end + timedelta(minutes=5)).isoformat()
     torace("run-due", "--now", after)
