@@ -3,8 +3,8 @@
 Scores are small integers so that the assignment can rank them exactly:
 an exact topic (or a synonym) scores 10, a related topic 6; for
 informational interviews a mentor whose title names the role, or who offers
-the role as a program topic, scores 10, and one with a matching tag 8. Under the "other-preferred" site rule a mentor
-at another site gets 2 more.
+the role as a program topic, scores 10, and one with a matching tag 8.
+Under the "other-preferred" site rule a mentor at another site gets 2 more.
 """
 
 from __future__ import annotations

@@ -201,9 +201,7 @@ def busy_arrays(
 # every look-up would cost more than the conversion saves. Each entry keeps
 # its tuple alive, so an id is never reused while it is cached.
 _BUSY_CACHE: dict[int, tuple[tuple[Interval, ...], IntArray, IntArray]] = {}
-_MINUTE_CACHE: dict[
-    int, tuple[tuple[tuple[int, int], ...], IntArray, IntArray]
-] = {}
+_MINUTE_CACHE: dict[int, tuple[tuple[tuple[int, int], ...], IntArray, IntArray]] = {}
 BUSY_CACHE_SIZE = 20_000
 
 
