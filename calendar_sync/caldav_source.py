@@ -178,8 +178,9 @@ class _DAVClient(DAVClient):
                 url, method, body, headers or {}, rate_limit_time_slept
             )
         except dav_error.RateLimitError as exc:
+            status = exc.status or 429
             raise RateLimitedError(
-                f"{where} failed with HTTP {exc.status}",
+                f"{where} failed with HTTP {status} {_phrase(status)}",
                 provider=PROVIDER,
                 calendar=self.label,
                 retry_after=retry_after_seconds(exc.retry_after),
@@ -229,9 +230,9 @@ class _DAVClient(DAVClient):
         """Raise unless a PROPFIND or REPORT response is a multistatus.
 
         caldav reads any other body as no results, which would turn a login
-        page into an empty, free calendar. A free-busy-query is answered
-        with iCalendar text instead (RFC 4791 section 7.10), which
-        ``read_ics`` checks.
+        page into an empty, free calendar. The response to a free-busy-query
+        is iCalendar text instead (RFC 4791 section 7.10), which ``read_ics``
+        checks.
         """
         if method not in ("PROPFIND", "REPORT"):
             return
@@ -267,7 +268,7 @@ def _phrase(status: int) -> str:
 
 
 @contextmanager
-def _reading_answers(calendar: str) -> Iterator[None]:
+def _library_errors(calendar: str) -> Iterator[None]:
     """Turn what caldav raises for a response it cannot use into a CalendarError.
 
     HTTP failures never get here: ``_DAVClient.request`` raised for them.
@@ -298,7 +299,7 @@ def _properties(
     """
     body = dav.Propfind() + (dav.Prop() + props)
     xml = etree.tostring(body.xmlelement(), encoding="utf-8", xml_declaration=True)
-    with _reading_answers(client.label):
+    with _library_errors(client.label):
         results = client.propfind(url, xml.decode("utf-8"), depth=0).results or []
     if results and results[0].status == 404:
         # Xandikos responds this way to a PROPFIND on a missing collection.
@@ -340,7 +341,7 @@ def discover_calendars(
             return [_calendar_info(client.calendar(url=url, props=props), label)]
 
         home = _calendar_home(client, url, own)
-        with _reading_answers(label):
+        with _library_errors(label):
             found = _synchronous(home.get_calendars())
         calendars = [_calendar_info(calendar, label) for calendar in found]
     logger.info(
@@ -388,7 +389,7 @@ def _calendar_info(calendar: Calendar, label: str) -> CalendarInfo:
 
     # RFC 4791 section 5.2.3: without the property, every component is
     # allowed, and caldav then lists the RFC's defaults, VEVENT among them.
-    with _reading_answers(label):
+    with _library_errors(label):
         components = _synchronous(calendar.get_supported_components())
     supports_events = any(str(c).upper() == "VEVENT" for c in components)
     return CalendarInfo(url=url, name=name, supports_events=supports_events)
@@ -451,7 +452,7 @@ class CalDAVSource:
 
     def read_free_busy_query(self, start: datetime, end: datetime) -> BusyReport:
         """Send a free-busy-query REPORT and read the VFREEBUSY the server returns."""
-        with _reading_answers(self.calendar):
+        with _library_errors(self.calendar):
             answer = _synchronous(self._collection.freebusy_request(start, end))
         return read_ics(answer.data or "", start, end, self.options, self.calendar)
 
@@ -475,7 +476,7 @@ class CalDAVSource:
         replaces a presence filter such as RDATE with a fetch of everything.
         """
         body = _calendar_query(component, condition)
-        with _reading_answers(self.calendar):
+        with _library_errors(self.calendar):
             response = self._client.report(self.url, body, depth=1)
             results = response.parse_calendar_query()
         return {item.href: item.calendar_data for item in results if item.calendar_data}
@@ -492,7 +493,7 @@ class CalDAVSource:
         resource = Event(self._client, url=url, parent=self._collection)
         # raw_data sends these bytes once, as they are: no SEQUENCE bump, no
         # cleaned-up second PUT after a failure.
-        with _reading_answers(self.calendar):
+        with _library_errors(self.calendar):
             resource.save(raw_data=build_event(event))
         logger.info("stored event %s in %s", event_uid(event.key), self.calendar)
         return url
@@ -503,7 +504,7 @@ class CalDAVSource:
             self._client, url=self.event_url(event), parent=self._collection
         )
         try:
-            with _reading_answers(self.calendar):
+            with _library_errors(self.calendar):
                 resource.delete()
         except NotFoundError:
             logger.info("event %s already absent", event_uid(event.key))
