@@ -31,6 +31,7 @@ unsubscribe     365 days person (self)   none         RFC 8058 one-click: stops
                                                       non-essential mail
 approve         14 days  series          version      approval by email
 reconnect       14 days  connection      none         calendar reconnection
+connect         30 days  person (self)   none         calendar connection page
 fresh-link      365 days any             none         reserved for re-sent links
 ==============  =======  ==============  ===========  ============================
 
