@@ -101,7 +101,7 @@ def _complete_series(series: Series) -> None:
 
 
 def send_nudges(now: datetime) -> int:
-    """Remind whoever has not confirmed a series invited long enough ago; commit.
+    """Queue a nudge to each participant who has not confirmed their series; commit.
 
     The wait is the program's ``confirm_nudge_hours`` option (default 72)
     after the approval that sent the invitations. Each series is nudged at

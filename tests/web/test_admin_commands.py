@@ -203,8 +203,9 @@ def test_program_load_keeps_to_the_admins_programs(
     result = run("--as", admin, "program", "load", str(path))
 
     assert result.exit_code == code, result.output
-    renamed = db.session.scalar(db.select(Program).filter_by(slug=slug))
-    assert (renamed is not None and renamed.name == "Renamed") == (code == 0)
+    loaded = db.session.scalar(db.select(Program).filter_by(slug=slug))
+    names = [] if loaded is None else [loaded.name]
+    assert ("Renamed" in names) == (code == 0)
 
 
 def test_program_admin_cannot_create_administrators(

@@ -43,9 +43,7 @@ def test_no_nudge_before_72_hours(invited: Series) -> None:
     assert mail("nudge") == []
 
 
-def test_nudge_after_72_hours_goes_to_whoever_has_not_confirmed(
-    invited: Series,
-) -> None:
+def test_nudge_goes_to_unconfirmed_person(invited: Series) -> None:
     confirm(invited, invited.mentor)
 
     run_due(APPROVED_AT + timedelta(hours=72))
