@@ -341,3 +341,18 @@ def test_rerun_matching_matches_an_open_request(app: Flask, login: Login) -> Non
     ).all()
     assert len(found) == 1
     assert found[0].match.request.status == "matched"
+
+
+def test_rerun_matching_mails_approval_request(app: Flask, login: Login) -> None:
+    program = make_program("fresh")
+    series = make_series(
+        program, make_person("ivy@example.org"), make_person("jo@example.org")
+    )
+    reject(series, "test", "try again")
+
+    login("lead@example.org").post("/programs/fresh/match")
+
+    rows = db.session.scalars(
+        db.select(OutboxMessage).filter_by(kind="approval-request")
+    ).all()
+    assert [r.recipient for r in rows] == ["lead@example.org"]

@@ -179,6 +179,8 @@ def match(slug: str):
         return redirect(url_for("admin.program", slug=slug))
     if program.approval == "auto" and summary.series:
         booking.approve(summary.series, "auto-approval")
+    elif summary.series:
+        booking.request_approval(program)
     flash(
         f"Matched {summary.matched} of {summary.requests} requests; "
         f"{len(summary.unmatched)} unmatched."
