@@ -64,7 +64,8 @@ class EventSpec:
 
     ``key`` is the idempotency key: the same session always has the same key,
     and adapters derive the provider's event id from it so a retried write
-    finds the event instead of creating a second one.
+    finds the event instead of creating a second one. It is also the session's
+    iCalendar UID, which CalDAV events carry so they match the invitation.
     """
 
     key: str

@@ -395,10 +395,15 @@ def _calendar_info(calendar: Calendar, label: str) -> CalendarInfo:
     return CalendarInfo(url=url, name=name, supports_events=supports_events)
 
 
-def event_uid(key: str) -> str:
-    """Derive the event UID from an idempotency key, the same on every retry."""
+def resource_name(key: str) -> str:
+    """Derive the event's resource name from its key, the same on every retry.
+
+    The key itself becomes the event's UID, so the event matches the emailed
+    invitation of the same session; the name is a hash so any key is safe in
+    a URL.
+    """
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-    return f"{digest}@torace"
+    return f"{digest}-torace"
 
 
 def _calendar_query(component: str, condition: BaseElement) -> str:
@@ -485,7 +490,7 @@ class CalDAVSource:
         """Return the URL of the resource that contains ``event``."""
         # Not caldav's URL from the UID (which keeps "@" as %40): events
         # written before the move to caldav must still be found.
-        return urljoin(self.url, event_uid(event.key).replace("@", "-") + ".ics")
+        return urljoin(self.url, resource_name(event.key) + ".ics")
 
     def upsert_event(self, event: EventSpec) -> str:
         """PUT the event at a URL derived from its key; a retry overwrites it."""
@@ -495,7 +500,7 @@ class CalDAVSource:
         # cleaned-up second PUT after a failure.
         with _library_errors(self.calendar):
             resource.save(raw_data=build_event(event))
-        logger.info("stored event %s in %s", event_uid(event.key), self.calendar)
+        logger.info("stored event %s in %s", event.key, self.calendar)
         return url
 
     def cancel_event(self, event: EventSpec) -> None:
@@ -507,7 +512,7 @@ class CalDAVSource:
             with _library_errors(self.calendar):
                 resource.delete()
         except NotFoundError:
-            logger.info("event %s already absent", event_uid(event.key))
+            logger.info("event %s already absent", event.key)
 
     def changed_since(self, state: str | None) -> tuple[bool, str | None]:
         """Compare the collection's sync token (or CTag, or ETag) with ``state``.
@@ -532,7 +537,7 @@ def build_event(event: EventSpec) -> bytes:
     """Serialise an EventSpec as a VCALENDAR with its VTIMEZONE."""
     zone = ZoneInfo(event.timezone)
     vevent = icalendar.Event()
-    vevent.add("UID", event_uid(event.key))
+    vevent.add("UID", event.key)
     vevent.add("DTSTAMP", datetime.now(UTC))
     vevent.add("DTSTART", event.start.astimezone(zone))
     vevent.add("DTEND", event.end.astimezone(zone))

@@ -7,7 +7,11 @@ from dataclasses import replace
 import pytest
 
 from calendar_sync.base import Attendee, EventSpec, ReadOptions
-from calendar_sync.caldav_source import CalDAVSource, discover_calendars, event_uid
+from calendar_sync.caldav_source import (
+    CalDAVSource,
+    discover_calendars,
+    resource_name,
+)
 from calendar_sync.errors import AuthError, ProviderTimeoutError, ServerError
 from calendar_sync.sources import read_busy_or_unknown
 
@@ -92,7 +96,7 @@ def test_upsert_twice_stores_one_event(
     source.upsert_event(SESSION)
     source.upsert_event(SESSION)
 
-    assert stored_uids(server, source) == [event_uid(SESSION.key)]
+    assert stored_uids(server, source) == [SESSION.key]
 
 
 def test_upserted_event_blocks_its_time(source: CalDAVSource) -> None:
@@ -205,9 +209,9 @@ def test_rejected_credentials_raise_auth_error(feed_server: FeedServer) -> None:
         source.read_busy(*MAY_4)
 
 
-def test_event_uid_is_stable_per_key() -> None:
-    assert event_uid("a") == event_uid("a")
-    assert event_uid("a") != event_uid("b")
+def test_resource_name_is_stable_per_key() -> None:
+    assert resource_name("a") == resource_name("a")
+    assert resource_name("a") != resource_name("b")
 
 
 def test_caldav_ignores_proxy_environment(
