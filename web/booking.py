@@ -74,18 +74,29 @@ def approve(
         lock_series(series)
         if series.status != "pending-approval":
             continue
-        try:
-            recheck(series, now, actor)
-        except NoLongerFits as error:
-            _back_to_matching(series, actor, str(error))
-            continue
+        # A speed-mentoring meeting keeps the round time the organiser set.
+        if series.program.kind != "speed":
+            try:
+                recheck(series, now, actor)
+            except NoLongerFits as error:
+                _back_to_matching(series, actor, str(error))
+                continue
         _approve_one(series, actor, now)
         approved.append(series)
+    _queue_speed_schedules(approved)
     db.session.commit()
     log.info("approved %d series", len(approved))
     if approved:
         queue_follow_up()
     return approved
+
+
+def _queue_speed_schedules(approved: list[Series]) -> None:
+    from web.speed import queue_schedules
+
+    db.session.flush()
+    for program in {s.program for s in approved if s.program.kind == "speed"}:
+        queue_schedules(program)
 
 
 def lock_series(series: Series) -> None:

@@ -23,7 +23,7 @@ from matching.model import Availability
 from matching.model import Mentor as EngineMentor
 from matching.speed import SpeedMentee, SpeedRound, plan_rounds
 from web.audit import record
-from web.booking import send_invitation
+from web.booking import approve
 from web.extensions import db
 from web.links import link_url
 from web.matching_run import ProgramSettingsError, RunSummary
@@ -38,7 +38,7 @@ from web.models import (
 )
 from web.outbox import queue_mail
 from web.programs import parse_speed_start
-from web.states import ACTIVE, move_series, move_session
+from web.states import ACTIVE
 
 log = logging.getLogger(__name__)
 
@@ -287,31 +287,19 @@ def _store_meeting(
 
 
 def approve_event(program: Program, actor: str, now: datetime) -> list[Series]:
-    """Approve every pending meeting, queue invitations and schedules; commit.
+    """Approve every pending meeting of the event; commit.
 
-    Unlike ``booking.approve`` this does not re-check calendars or move a
-    meeting: the event time is fixed by the organiser.
+    ``booking.approve`` keeps each meeting at its round time and queues the
+    invitations and each person's schedule.
     """
     pending = db.session.scalars(
         db.select(Series)
         .filter_by(program_id=program.id, status="pending-approval")
         .order_by(Series.id)
     ).all()
-    for series in pending:
-        move_series(series, "approved", actor)
-        series.approved_by, series.approved_at = actor, now
-        for session in series.sessions:
-            move_session(session, "approved", actor)
-        move_series(series, "invited", "torace")
-        for session in series.sessions:
-            move_session(session, "invited", "torace")
-            session.calendar_write = "pending"
-            send_invitation(session, "REQUEST")
-    db.session.flush()
-    queue_schedules(program)
-    db.session.commit()
-    log.info("approved %d speed meetings of program %s", len(pending), program.slug)
-    return list(pending)
+    approved = approve(pending, actor, now)
+    log.info("approved %d speed meetings of program %s", len(approved), program.slug)
+    return approved
 
 
 def event_meetings(program: Program) -> list[Meeting]:

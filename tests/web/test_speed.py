@@ -299,3 +299,18 @@ def test_zero_rounds_is_rejected(cli, tmp_path: Path) -> None:  # type: ignore[n
     result = cli("program", "load", str(path), ok=False)
 
     assert "speed_rounds = 0; use a whole number from 1 to 40" in result.output
+
+
+def test_plain_approve_keeps_round_times_and_sends_schedules(load, cli) -> None:  # type: ignore[no-untyped-def]
+    load(approval="required")
+    cli("match", "speed", "--now", NOW)
+    planned = {s.id: s.sessions[0].start for s in all_series()}
+
+    cli("approve", "speed", "--all", "--now", NOW)
+
+    db.session.expire_all()
+    assert {s.id: s.sessions[0].start for s in all_series()} == planned
+    assert {s.status for s in all_series()} == {"invited"}
+    assert db.session.scalar(
+        db.select(db.func.count(OutboxMessage.id)).filter_by(kind="speed-schedule")
+    ) == len(ROSTER)
