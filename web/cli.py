@@ -244,6 +244,23 @@ def run_due_command(now: str | None) -> None:
     click.echo("  ".join(f"{name}: {count}" for name, count in counts.items()))
 
 
+@main.command("sync")
+@click.option("--now", help="Sync as of this time (ISO 8601); default: now.")
+@with_appcontext
+def sync_command(now: str | None) -> None:
+    """Refresh the busy time of every connected calendar once."""
+    from web.sync import sync_all
+
+    summary = sync_all(parse_instant(now, "--now") or datetime.now(UTC))
+    click.echo(
+        f"calendars: {summary.connections}  read: {summary.read}  "
+        f"unchanged: {summary.unchanged}  failed: {summary.failed}  "
+        f"needs reconnect: {summary.needs_reconnect}"
+    )
+    for error in summary.errors:
+        click.echo(f"  {error}", err=True)
+
+
 @main.command()
 @click.option("--workers", default=2, show_default=True, help="Worker threads.")
 @with_appcontext

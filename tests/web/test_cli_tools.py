@@ -140,3 +140,20 @@ def test_slots_reads_calendars_next_to_the_request(tmp_path: Path) -> None:
 
     starts = [slot["start"] for slot in json.loads(result.stdout)]
     assert starts == ["2026-01-06T19:00:00Z", "2026-01-06T21:00:00Z"]
+
+
+def test_sync_command_reads_each_calendar(torace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.factories import make_person
+    from web.extensions import db
+    from web.models import BusyBlock, CalendarConnection
+
+    person = make_person("m@example.org")
+    person.calendars.append(
+        CalendarConnection(kind="ics-file", url=str(CALENDARS / SERIES))
+    )
+    db.session.commit()
+
+    result = torace("sync", "--now", "2026-01-01T00:00:00Z")
+
+    assert "calendars: 1  read: 1" in result.output
+    assert db.session.scalars(db.select(BusyBlock)).all() != []

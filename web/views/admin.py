@@ -50,8 +50,12 @@ def load_admin(admin_id: str) -> Admin | None:
 
 @bp.app_context_processor
 def navigation() -> dict[str, bool]:
-    """Tell the nav whether the reports page exists in this app."""
-    return {"has_reports": "reports.program_report" in current_app.view_functions}
+    """Tell the nav which optional pages (reports, calendars) this app has."""
+    views = current_app.view_functions
+    return {
+        "has_reports": "reports.program_report" in views,
+        "has_calendars": "calendars.admin_list" in views,
+    }
 
 
 def actor() -> str:
