@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +40,7 @@ from .errors import (
     ServerError,
 )
 from .freebusy import clip_intervals, merge_intervals
+from .ranges import batched, check_range, split_range
 
 logger = logging.getLogger(__name__)
 
@@ -259,11 +260,11 @@ class GoogleCalendar:
         A calendar that Google reports an error for is ``unknown`` for the
         queried range, with a warning. A failed query raises CalendarError.
         """
-        _check_range(start, end)
+        check_range(start, end)
         unique_ids = list(dict.fromkeys(calendar_ids))
         reports = {calendar_id: BusyReport() for calendar_id in unique_ids}
         for chunk_start, chunk_end in split_range(start, end, MAX_QUERY_RANGE):
-            for batch in _batched(unique_ids, MAX_CALENDARS_PER_QUERY):
+            for batch in batched(unique_ids, MAX_CALENDARS_PER_QUERY):
                 reply = self._query_free_busy(batch, chunk_start, chunk_end)
                 _read_free_busy(reply, batch, chunk_start, chunk_end, reports)
 
@@ -478,31 +479,6 @@ class GoogleCalendar:
 
 
 # -- helpers -------------------------------------------------------------
-
-
-def split_range(
-    start: datetime, end: datetime, max_length: timedelta
-) -> Iterator[tuple[datetime, datetime]]:
-    """Split ``[start, end)`` into consecutive ranges of at most ``max_length``."""
-    cursor = start
-    while cursor < end:
-        chunk_end = min(cursor + max_length, end)
-        yield cursor, chunk_end
-        cursor = chunk_end
-
-
-def _batched(items: list[str], size: int) -> Iterator[list[str]]:
-    for index in range(0, len(items), size):
-        yield items[index : index + size]
-
-
-def _check_range(start: datetime, end: datetime) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError(
-            f"range {start} to {end} has a naive datetime; pass timezone-aware ones"
-        )
-    if end <= start:
-        raise ValueError(f"range end {end} is not after its start {start}")
 
 
 def _read_free_busy(

@@ -42,6 +42,7 @@ from .errors import (
     ServerError,
 )
 from .freebusy import clip_intervals, merge_intervals
+from .ranges import batched, check_range, split_range
 from .zones import iana_name
 
 logger = logging.getLogger(__name__)
@@ -275,7 +276,7 @@ class MicrosoftCalendar:
     def read_busy(self, start: datetime, end: datetime) -> BusyReport:
         """Read the busy intervals of this mailbox that overlap ``[start, end)``."""
         if self.personal:
-            _check_range(start, end)
+            check_range(start, end)
             return self._read_calendar_view(start, end)
         return self.read_busy_many([self.calendar], start, end)[self.calendar]
 
@@ -287,7 +288,7 @@ class MicrosoftCalendar:
         A schedule that Graph returns with an ``error`` is ``unknown`` for the
         queried range, with a warning. A failed call raises CalendarError.
         """
-        _check_range(start, end)
+        check_range(start, end)
         if self.personal:
             raise CalendarError(
                 "personal Microsoft accounts cannot read other mailboxes' schedules",
@@ -296,8 +297,8 @@ class MicrosoftCalendar:
             )
         unique = list(dict.fromkeys(mailboxes))
         reports = {mailbox: BusyReport() for mailbox in unique}
-        for chunk_start, chunk_end in _split_range(start, end, MAX_SCHEDULE_RANGE):
-            for batch in _batched(unique, MAX_SCHEDULES_PER_CALL):
+        for chunk_start, chunk_end in split_range(start, end, MAX_SCHEDULE_RANGE):
+            for batch in batched(unique, MAX_SCHEDULES_PER_CALL):
                 reply = self._get_schedule(batch, chunk_start, chunk_end)
                 self._read_schedules(reply, batch, chunk_start, chunk_end, reports)
 
@@ -579,30 +580,6 @@ class MicrosoftCalendar:
 
 
 # -- helpers -----------------------------------------------------------------
-
-
-def _split_range(
-    start: datetime, end: datetime, max_length: timedelta
-) -> Iterator[tuple[datetime, datetime]]:
-    cursor = start
-    while cursor < end:
-        chunk_end = min(cursor + max_length, end)
-        yield cursor, chunk_end
-        cursor = chunk_end
-
-
-def _batched(items: list[str], size: int) -> Iterator[list[str]]:
-    for index in range(0, len(items), size):
-        yield items[index : index + size]
-
-
-def _check_range(start: datetime, end: datetime) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError(
-            f"range {start} to {end} has a naive datetime; pass timezone-aware ones"
-        )
-    if end <= start:
-        raise ValueError(f"range end {end} is not after its start {start}")
 
 
 def _schedule_problem(schedule: dict[str, Any] | None) -> str | None:
