@@ -7,7 +7,7 @@ from typing import Any
 from web.audit import record
 from web.models import MentoringSession, Series
 
-SERIES_TRANSITIONS: dict[str, frozenset[str]] = {
+TRANSITIONS: dict[str, frozenset[str]] = {
     "planned": frozenset({"pending-approval", "cancelled"}),
     "pending-approval": frozenset({"approved", "cancelled", "planned"}),
     "approved": frozenset({"invited", "cancelled"}),
@@ -22,21 +22,7 @@ SERIES_TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
     "completed": frozenset(),
 }
-SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
-    "planned": frozenset({"pending-approval", "cancelled"}),
-    "pending-approval": frozenset({"approved", "cancelled", "planned"}),
-    "approved": frozenset({"invited", "cancelled"}),
-    "invited": frozenset(
-        {"confirmed", "declined", "rescheduled", "cancelled", "completed"}
-    ),
-    "confirmed": frozenset({"rescheduled", "cancelled", "completed", "declined"}),
-    "rescheduled": frozenset(
-        {"confirmed", "rescheduled", "cancelled", "completed", "declined"}
-    ),
-    "declined": frozenset(),
-    "cancelled": frozenset(),
-    "completed": frozenset(),
-}
+"""Allowed moves; a series and each of its sessions follow the same table."""
 ACTIVE = frozenset(
     {"planned", "pending-approval", "approved", "invited", "confirmed", "rescheduled"}
 )
@@ -49,7 +35,7 @@ class TransitionError(ValueError):
 
 def move_series(series: Series, status: str, actor: str, **detail: Any) -> None:
     """Move ``series`` to ``status``, raise its version and audit the move."""
-    _check(SERIES_TRANSITIONS, "series", series.id, series.status, status)
+    _check(TRANSITIONS, "series", series.id, series.status, status)
     record(actor, f"series.{status}", series, previous=series.status, **detail)
     series.status = status
     series.version += 1
@@ -59,7 +45,7 @@ def move_session(
     session: MentoringSession, status: str, actor: str, **detail: Any
 ) -> None:
     """Move ``session`` to ``status`` and audit the move."""
-    _check(SESSION_TRANSITIONS, "session", session.id, session.status, status)
+    _check(TRANSITIONS, "session", session.id, session.status, status)
     record(
         actor,
         f"session.{status}",
