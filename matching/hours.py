@@ -203,6 +203,21 @@ def window_minutes(
     overrides: tuple[tuple[date, str], ...] = (),
 ) -> tuple[tuple[int, int], ...]:
     """Expand weekly hours into merged UTC windows in minutes since the epoch."""
+    return tuple(merge(sorted(day_windows(hours, timezone, start, end, overrides))))
+
+
+def day_windows(
+    hours: WeeklyHours,
+    timezone: str,
+    start: int,
+    end: int,
+    overrides: tuple[tuple[date, str], ...] = (),
+) -> list[tuple[int, int]]:
+    """Expand weekly hours into each local day's own UTC windows, unmerged.
+
+    A window that touches the next day's (``00:00-24:00`` every day) stays
+    separate, so each keeps its own start: the slot grid is anchored there.
+    """
     zone = load_zone(timezone)
     replaced = {day: parse_day_windows(text) for day, text in overrides}
 
@@ -214,15 +229,13 @@ def window_minutes(
     windows: list[tuple[int, int]] = []
     day = first_day
     while day <= last_day:
-        day_windows = replaced.get(day, hours.days[day.weekday()])
-        for window_start, window_end in day_windows:
+        for window_start, window_end in replaced.get(day, hours.days[day.weekday()]):
             utc_start = _wall_to_minutes(day, window_start, zone)
             utc_end = _wall_to_minutes(day, window_end, zone)
             if utc_start < end and utc_end > start and utc_end > utc_start:
                 windows.append((utc_start, utc_end))
         day += timedelta(days=1)
-
-    return tuple(merge(sorted(windows)))
+    return windows
 
 
 def _wall_to_minutes(day: date, minute_of_day: int, zone: ZoneInfo) -> int:

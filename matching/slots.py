@@ -3,12 +3,14 @@
 Grid rule: the common hours of all participants are the intersection of
 their weekly hours (after date overrides) as merged UTC windows. Slot
 starts step by ``interval_minutes`` (default: the session length) from the
-start of each common-hours window, and a slot is listed when the whole
-session fits inside that window. The search window, the minimum notice and
-busy time never move the grid; they only remove starts from it. So a
-60-minute grid on hours 09:00-17:00 offers 09:00, 10:00, ... in local time
-on both sides of a DST change, and hours that cross midnight offer slots
-that cross midnight.
+start of each common-hours window, and begin again from every start of a
+participant's own daily window that falls inside it (so ``00:00-24:00``
+restarts the grid at each local midnight). A slot is listed when the whole
+session fits inside the common window, so it may run past such a restart.
+The search window, the minimum notice and busy time never move the grid;
+they only remove starts from it. So a 60-minute grid on hours 09:00-17:00
+offers 09:00, 10:00, ... in local time on both sides of a DST change, and
+hours that cross midnight offer slots that cross midnight.
 
 A start ``s`` is listed when, in addition:
 
@@ -31,7 +33,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from matching.hours import load_zone, parse_hours_cached, window_minutes
+from matching.hours import day_windows, load_zone, parse_hours_cached, window_minutes
 from matching.intervals import IntArray, intersect, merge_arrays, overlaps_any
 from matching.model import Availability, Interval, PlannedSession
 from matching.timebase import (
@@ -99,6 +101,9 @@ class Search:
     buffer_after: int
     windows: tuple[tuple[int, int], ...]
     """Common hours of all participants."""
+    anchors: IntArray
+    """Sorted starts of the participants' own daily windows; the grid restarts
+    at each one that lies inside a common window."""
     blocked_starts: IntArray
     blocked_ends: IntArray
     """Busy time of all participants, merged, widened by the buffers."""
@@ -125,6 +130,7 @@ def prepare(
         notice_start = to_minutes_ceil(query.now) + query.min_notice_minutes
 
     windows = common_hours(participants, window_start, window_end)
+    anchors = window_anchors(participants, window_start, window_end)
     busy_starts, busy_ends = busy_arrays(participants, extra_busy)
     blocked_starts, blocked_ends = merge_arrays(
         busy_starts - query.buffer_after_minutes,
@@ -140,6 +146,7 @@ def prepare(
         buffer_before=query.buffer_before_minutes,
         buffer_after=query.buffer_after_minutes,
         windows=windows,
+        anchors=anchors,
         blocked_starts=blocked_starts,
         blocked_ends=blocked_ends,
     )
@@ -170,6 +177,58 @@ def _common_hours(
         )
         common = list(windows) if common is None else intersect(common, windows)
     return tuple(common or ())
+
+
+def window_anchors(
+    participants: Sequence[Availability], start: int, end: int
+) -> IntArray:
+    """Return the sorted starts of every participant's own daily windows."""
+    keys = tuple(
+        (person.hours, person.timezone, tuple(sorted(person.overrides)))
+        for person in participants
+    )
+    return _window_anchors(keys, start, end)
+
+
+@lru_cache(maxsize=4096)
+def _window_anchors(
+    keys: tuple[tuple[str, str, tuple[tuple[date, str], ...]], ...],
+    start: int,
+    end: int,
+) -> IntArray:
+    starts: set[int] = set()
+    for hours_text, zone, overrides in keys:
+        windows = day_windows(
+            parse_hours_cached(hours_text), zone, start, end, overrides
+        )
+        starts.update(window_start for window_start, _ in windows)
+    anchors = np.array(sorted(starts), dtype=np.int64)
+    anchors.setflags(write=False)
+    return anchors
+
+
+def grid_segments(search: Search) -> tuple[IntArray, IntArray, IntArray]:
+    """Split the common windows at the anchors inside them.
+
+    Returns each segment's start, the end of the segment's grid (the next
+    anchor or the window end) and the end of the window it lies in.
+    """
+    bounds = np.array(search.windows, dtype=np.int64).reshape(-1, 2)
+    window_starts, window_ends = bounds[:, 0], bounds[:, 1]
+    anchors = search.anchors
+    owner = np.searchsorted(window_starts, anchors, side="right") - 1
+    inside = (owner >= 0) & (anchors > window_starts[np.maximum(owner, 0)])
+    inside &= anchors < window_ends[np.maximum(owner, 0)]
+
+    starts = np.concatenate([window_starts, anchors[inside]])
+    owners = np.concatenate([np.arange(len(window_starts)), owner[inside]])
+    order = np.lexsort((starts, owners))
+    starts, owners = starts[order], owners[order]
+    ends = window_ends[owners]
+    grid_ends = ends.copy()
+    same_window = owners[1:] == owners[:-1]
+    grid_ends[:-1][same_window] = starts[1:][same_window]
+    return starts, grid_ends, ends
 
 
 def person_windows(
@@ -260,9 +319,9 @@ def grid_starts(search: Search) -> IntArray:
     if not search.windows:
         return EMPTY
 
-    bounds = np.array(search.windows, dtype=np.int64)
-    anchors, window_ends = bounds[:, 0], bounds[:, 1]
+    anchors, grid_ends, window_ends = grid_segments(search)
     last = np.minimum(window_ends - search.length, search.last_start)
+    last = np.minimum(last, grid_ends - 1)
     skipped = np.maximum(0, -((anchors - search.first_start) // search.step))
     first = anchors + skipped * search.step
     counts = np.where(last >= first, (last - first) // search.step + 1, 0)
@@ -331,10 +390,12 @@ def explain_start(
     window = next((w for w in search.windows if w[0] <= minute and end <= w[1]), None)
     if window is None:
         return f"{label} is outside the common hours of the participants."
-    if exact != minute or (minute - window[0]) % search.step:
+    restarts = search.anchors[(search.anchors > window[0]) & (search.anchors <= minute)]
+    anchor = int(restarts[-1]) if len(restarts) else window[0]
+    if exact != minute or (minute - anchor) % search.step:
         return (
             f"{label} is off the grid; slots start every {search.step} minutes"
-            f" from {describe_minutes(window[0])}."
+            f" from {describe_minutes(anchor)}."
         )
 
     return explain_busy(search, participants, minute, label)

@@ -1,7 +1,7 @@
 """Slot search: grid, hours, DST, buffers, notice, overrides, two zones."""
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -261,3 +261,34 @@ def test_check_slot_agrees_with_find_slots_on_random_times() -> None:
             moment = base + timedelta(minutes=rng.randrange(-120, 7 * 1440))
             reason = check_slot(query, people, moment)
             assert (reason is None) == (moment in listed), (moment, reason)
+
+
+@pytest.mark.parametrize(
+    ("zone", "grid", "day"),
+    [
+        ("America/New_York", 45, date(2026, 3, 12)),
+        ("Australia/Lord_Howe", 60, date(2026, 4, 6)),
+        ("UTC", 7, date(2026, 7, 8)),
+    ],
+)
+def test_grid_does_not_move_with_the_query_start(
+    zone: str, grid: int, day: date
+) -> None:
+    # Round-the-clock hours merge into one long window; the grid must still
+    # restart at each local midnight, not at wherever the query begins.
+    person = Availability(timezone=zone, hours="Mon-Sun 00:00-24:00")
+    day_start = datetime.combine(day, time(0), ZoneInfo(zone)).astimezone(UTC)
+    day_end = day_start + timedelta(days=1)
+
+    def starts_on_day(query_start: datetime) -> list[datetime]:
+        query = SlotQuery(
+            length_minutes=30, start=query_start, end=day_end, interval_minutes=grid
+        )
+        return [s.start for s in find_slots(query, [person]) if s.start >= day_start]
+
+    early = starts_on_day(day_start - timedelta(days=10))
+    late = starts_on_day(day_start - timedelta(hours=1))
+
+    assert early == late
+    assert early[0] == day_start
+    assert all((s - day_start).total_seconds() % (grid * 60) == 0 for s in early)
