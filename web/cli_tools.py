@@ -12,6 +12,7 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
 
 from calendar_sync.base import BusyInterval, ReadOptions
 from calendar_sync.errors import CalendarError
@@ -178,5 +179,16 @@ def demo(no_serve: bool, port: int) -> None:
     report = run_demo(EXAMPLES / "demo", password)
     for line in report:
         click.echo(line)
-    if not no_serve:
-        current_app.run(host="127.0.0.1", port=port, use_reloader=False)
+    if no_serve:
+        return
+    base_url = current_app.config["TORACE"].base_url
+    if f":{port}" not in base_url:
+        click.echo(
+            f"note: links in the mail start with {base_url}; set "
+            f"TORACE_BASE_URL=http://127.0.0.1:{port} to match --port",
+            err=True,
+        )
+    # Flask's app.run() refuses to block inside a `flask` CLI command, so the
+    # development server is started directly.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_simple("127.0.0.1", port, app, threaded=True)
