@@ -21,12 +21,26 @@ from web.states import ACTIVE, move_series, move_session
 log = logging.getLogger(__name__)
 
 
-def series_fingerprint(series: Series) -> str:
-    return f"v{series.version}"
+def series_fingerprint(series: Series, person: Person | None = None) -> str:
+    """The state a series link is issued for, as seen by ``person``.
+
+    One participant's confirmation ends that participant's own confirm and
+    decline links but leaves the other participant's links working.
+    """
+    fingerprint = f"v{series.version}"
+    role = series.role_of(person.id) if person is not None else None
+    if role is not None and getattr(series, f"{role}_confirmed"):
+        fingerprint += ":confirmed"
+    return fingerprint
 
 
-def session_fingerprint(session: MentoringSession) -> str:
-    return f"s{session.sequence}:{session.status}"
+def session_fingerprint(session: MentoringSession, person: Person | None = None) -> str:
+    """The state a session link is issued for: its time, which SEQUENCE counts.
+
+    A confirmation leaves cancel and another-time links working; a move or a
+    cancellation raises the sequence and ends them.
+    """
+    return f"s{session.sequence}"
 
 
 def event_spec(session: MentoringSession) -> EventSpec:
@@ -186,7 +200,7 @@ def participant_links(
     series: Series, person: Person, session: MentoringSession | None = None
 ) -> dict[str, str]:
     """The signed links a participant gets in a series email."""
-    fingerprint = series_fingerprint(series)
+    fingerprint = series_fingerprint(series, person)
     links = {
         "confirm": link_url("confirm", person.id, series.id, fingerprint),
         "decline": link_url("decline", person.id, series.id, fingerprint),
@@ -216,7 +230,6 @@ def confirm(series: Series, person: Person) -> bool:
                 move_session(session, "confirmed", actor)
     else:
         record(actor, f"series.confirmed-by-{role}", series)
-        series.version += 1
     db.session.commit()
     return True
 

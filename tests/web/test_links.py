@@ -136,7 +136,12 @@ def test_expired_link_offers_a_fresh_one_to_its_own_person(
     signed_at = time.time() - MAX_AGE["confirm"].total_seconds() - 60
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: signed_at)
     url = path_of(
-        link_url("confirm", series.mentee_id, series.id, series_fingerprint(series))
+        link_url(
+            "confirm",
+            series.mentee_id,
+            series.id,
+            series_fingerprint(series, series.mentee),
+        )
     )
     monkeypatch.undo()
 
@@ -199,3 +204,31 @@ def test_one_click_unsubscribe_post_without_cookies(series: Series, app: Flask) 
     assert response.status_code == 200
     db.session.refresh(series.mentee)
     assert series.mentee.unsubscribed
+
+
+def test_second_person_confirms_after_the_first(
+    series: Series, client: FlaskClient
+) -> None:
+    mentee_link = path_of(participant_links(series, series.mentee)["confirm"])
+    mentor_link = path_of(participant_links(series, series.mentor)["confirm"])
+
+    client.post(mentee_link)
+    response = client.post(mentor_link)
+
+    assert b"your sessions are confirmed" in response.data
+    db.session.refresh(series)
+    assert series.status == "confirmed"
+
+
+def test_cancel_link_still_works_after_confirmation(
+    series: Series, client: FlaskClient
+) -> None:
+    session = series.sessions[0]
+    cancel = path_of(participant_links(series, series.mentee, session)["cancel"])
+    for person in (series.mentee, series.mentor):
+        client.post(path_of(participant_links(series, person)["confirm"]))
+
+    client.post(cancel)
+
+    db.session.refresh(session)
+    assert session.status == "cancelled"

@@ -44,7 +44,12 @@ def template_exists(app: Flask, name: str) -> bool:
 def queue_fresh_link(client: FlaskClient, series, monkeypatch) -> None:
     signed_at = time.time() - MAX_AGE["confirm"].total_seconds() - 60
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: signed_at)
-    url = link_url("confirm", series.mentee_id, series.id, series_fingerprint(series))
+    url = link_url(
+        "confirm",
+        series.mentee_id,
+        series.id,
+        series_fingerprint(series, series.mentee),
+    )
     monkeypatch.undo()
     client.post(urlsplit(url).path, data={"fresh": "1"})
 

@@ -37,7 +37,7 @@ class LinkAction:
     model: type
     template: str
     act: Callable[[Any, Person, LinkClaim], bool]
-    current: Callable[[Any], str] | None = None
+    current: Callable[[Any, Person], str] | None = None
     """The fingerprint of the object's current state; None: any state."""
     context: Callable[[Any, Person], dict[str, Any]] | None = None
     """Extra values the page shows, such as the times on offer."""
@@ -195,7 +195,9 @@ def follow(purpose: str, token: str):
     except LinkInvalid:
         return render_template("links/invalid.html"), 404
 
-    outdated = action.current is not None and action.current(obj) != claim.fingerprint
+    outdated = (
+        action.current is not None and action.current(obj, person) != claim.fingerprint
+    )
     context = {
         "obj": obj,
         "person": person,
@@ -266,7 +268,7 @@ def _send_fresh_link(claim: LinkClaim) -> None:
     if action is None or obj is None:
         return
     if action.current is not None:
-        fingerprint = action.current(obj)
+        fingerprint = action.current(obj, person)
     url = link_url(claim.purpose, person.id, claim.object_id, fingerprint, claim.extra)
     queue_mail(
         "fresh-link",
