@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.factories import booked_series, make_person, make_program
+from tests.web.factories import booked_series, held, make_person, make_program
 from web.booking import approve
 from web.extensions import db
 from web.links import link_url
@@ -71,6 +71,7 @@ def test_mentee_asks_for_a_topic(live_server, page) -> None:
 def test_one_click_rating_saves_after_the_button(live_server, page) -> None:
     series = booked_series(sessions=1)
     approve([series], "admin")
+    held(series)
     url = link_url("rate", series.mentee_id, series.sessions[0].id, extra="4")
 
     page.goto(url)

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web.factories import booked_series
+from tests.web.factories import booked_series, held
 from tests.web.snapshot import snapshot
 from web.booking import approve, participant_links, series_fingerprint
 from web.extensions import db
@@ -176,7 +176,7 @@ def test_link_signed_with_previous_key_still_works(
 def test_rating_link_records_once_and_feedback_form_updates(
     series: Series, client: FlaskClient
 ) -> None:
-    session = series.sessions[0]
+    session = held(series).sessions[0]
     rate = path_of(link_url("rate", series.mentee_id, session.id, extra="4"))
     form = path_of(link_url("feedback", series.mentee_id, session.id))
 
@@ -232,3 +232,15 @@ def test_cancel_link_still_works_after_confirmation(
 
     db.session.refresh(session)
     assert session.status == "cancelled"
+
+
+def test_feedback_before_the_session_is_rejected(
+    series: Series, client: FlaskClient
+) -> None:
+    rate = path_of(link_url("rate", series.mentee_id, series.sessions[0].id, extra="4"))
+
+    response = client.post(rate)
+
+    assert response.status_code == 422
+    assert b"once the session has taken place" in response.data
+    assert db.session.scalars(db.select(Feedback)).all() == []

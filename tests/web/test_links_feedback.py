@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web.factories import booked_series
+from tests.web.factories import booked_series, held
 from web.booking import approve
 from web.extensions import db
 from web.links import link_url
@@ -23,7 +23,7 @@ def feedback_path(series: Series, person_id: int) -> str:
 def series(app: Flask) -> Series:
     series = booked_series(sessions=1)
     approve([series], "admin")
-    return series
+    return held(series)
 
 
 def test_keep_meeting_yes_creates_one_follow_up(

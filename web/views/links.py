@@ -81,11 +81,22 @@ def _another_time(session: MentoringSession, person: Person, claim: LinkClaim) -
     return True
 
 
+def _check_held(session: MentoringSession) -> None:
+    """Reject feedback on a session that has not taken place."""
+    if session.status != "completed":
+        raise Rejected(
+            "Feedback opens once the session has taken place; use the link in "
+            "the email you get after it."
+        )
+
+
 def _feedback(session: MentoringSession, person: Person, claim: LinkClaim) -> bool:
+    _check_held(session)
     return feedback.save_from_form(session, person, request.form)
 
 
 def _rate(session: MentoringSession, person: Person, claim: LinkClaim) -> bool:
+    _check_held(session)
     return feedback.save_rating(session, person, int(claim.extra))
 
 
