@@ -106,10 +106,17 @@ def slots(request_file: Path) -> None:
 
     try:
         data = json.loads(request_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise click.ClickException(
+            f"{request_file} is not valid JSON: {error}"
+        ) from None
+    try:
         query, people = _slot_request(data, request_file.parent)
-    except (ValueError, KeyError, TypeError, HoursError) as error:
+        found = find_slots(query, people)
+    except SlotRequestError as error:
         raise click.ClickException(f"{request_file}: {error}") from None
-    found = find_slots(query, people)
+    except (HoursError, CalendarError, ValueError) as error:
+        raise click.ClickException(f"{request_file}: {error}") from None
     click.echo(
         json.dumps(
             [{"start": _iso(s.start), "end": _iso(s.end)} for s in found], indent=2
@@ -117,51 +124,136 @@ def slots(request_file: Path) -> None:
     )
 
 
-def _slot_request(data: dict[str, Any], base: Path) -> tuple[Any, list[Any]]:
-    from calendar_sync.sources import open_source
+class SlotRequestError(ValueError):
+    """A slot request file has a missing or invalid value."""
+
+
+MAX_SLOT_RANGE = timedelta(days=366)
+"""Longest ``from``-``to`` range one request may ask about; a finer grid over a
+longer range would list millions of slots."""
+
+SLOT_EXAMPLE = (
+    '{"length_minutes": 45, "from": "2027-01-11T00:00:00Z", '
+    '"to": "2027-01-16T00:00:00Z", "participants": [{"timezone": '
+    '"America/Chicago", "hours": "Mon-Fri 09:00-17:00"}]}'
+)
+
+
+def _slot_request(data: Any, base: Path) -> tuple[Any, list[Any]]:
     from matching.model import Availability
     from matching.slots import SlotQuery
 
-    for key in ("length_minutes", "from", "to", "participants"):
-        if key not in data:
-            raise KeyError(f"missing key {key!r}")
-    query = SlotQuery(
-        length_minutes=int(data["length_minutes"]),
-        start=_required(data["from"], "from"),
-        end=_required(data["to"], "to"),
-        interval_minutes=data.get("interval_minutes"),
-        now=parse_instant(data.get("now"), "now"),
-        buffer_before_minutes=int(data.get("buffer_before_minutes", 0)),
-        buffer_after_minutes=int(data.get("buffer_after_minutes", 0)),
-        min_notice_minutes=int(data.get("min_notice_minutes", 0)),
-    )
-    margin = timedelta(days=1)
-    people = []
-    for person in data["participants"]:
-        zone = person.get("timezone", "UTC")
-        busy = [
-            (_required(a, "busy"), _required(b, "busy"))
-            for a, b in person.get("busy", [])
-        ]
-        options = ReadOptions(owner_timezone=zone)
-        for path in person.get("calendars", []):
-            calendar = open_source(str(path), base_dir=base, options=options)
-            report = calendar.read_busy(query.start - margin, query.end + margin)
-            busy += [(b.start, b.end) for b in report.intervals]
-        people.append(
-            Availability(
-                timezone=zone,
-                hours=person.get("hours") or "Mon-Sun 00:00-24:00",
-                busy=tuple(sorted(busy)),
-            )
+    if not isinstance(data, dict):
+        raise SlotRequestError(f"the request must be a JSON object like {SLOT_EXAMPLE}")
+    missing = [
+        k for k in ("length_minutes", "from", "to", "participants") if k not in data
+    ]
+    if missing:
+        raise SlotRequestError(
+            f"missing key(s) {', '.join(missing)}; a request looks like {SLOT_EXAMPLE}"
         )
+    start, end = _instant(data["from"], "from"), _instant(data["to"], "to")
+    if end <= start:
+        raise SlotRequestError(f"'to' {data['to']} must be after 'from' {data['from']}")
+    if end - start > MAX_SLOT_RANGE:
+        raise SlotRequestError(
+            f"'from' to 'to' spans {(end - start).days} days; ask for at most "
+            f"{MAX_SLOT_RANGE.days} days at a time"
+        )
+    interval = data.get("interval_minutes")
+    query = SlotQuery(
+        length_minutes=_minutes(data, "length_minutes", low=1),
+        start=start,
+        end=end,
+        interval_minutes=None
+        if interval is None
+        else _minutes(data, "interval_minutes", low=1),
+        now=None if data.get("now") is None else _instant(data["now"], "now"),
+        buffer_before_minutes=_minutes(data, "buffer_before_minutes"),
+        buffer_after_minutes=_minutes(data, "buffer_after_minutes"),
+        min_notice_minutes=_minutes(data, "min_notice_minutes"),
+    )
+    participants = data["participants"]
+    if not isinstance(participants, list) or not participants:
+        raise SlotRequestError("'participants' must be a non-empty list of objects")
+    people = [
+        Availability(
+            timezone=person.get("timezone", "UTC"),
+            hours=person.get("hours") or "Mon-Sun 00:00-24:00",
+            busy=tuple(sorted(_participant_busy(person, number, query, base))),
+        )
+        for number, person in enumerate(participants, start=1)
+        if _is_participant(person, number)
+    ]
     return query, people
 
 
-def _required(value: str, key: str) -> datetime:
-    instant = parse_instant(value, key)
-    assert instant is not None
-    return instant
+def _is_participant(person: Any, number: int) -> bool:
+    if not isinstance(person, dict):
+        raise SlotRequestError(
+            f"participant {number} must be an object with timezone, hours, "
+            "calendars and busy"
+        )
+    for key, kind in (
+        ("timezone", str),
+        ("hours", str),
+        ("calendars", list),
+        ("busy", list),
+    ):
+        if (
+            key in person
+            and person[key] is not None
+            and not isinstance(person[key], kind)
+        ):
+            raise SlotRequestError(
+                f"participant {number}: {key!r} must be a {kind.__name__}"
+            )
+    return True
+
+
+def _participant_busy(
+    person: dict[str, Any], number: int, query: Any, base: Path
+) -> list[tuple[datetime, datetime]]:
+    from calendar_sync.sources import open_source
+
+    busy = []
+    for pair in person.get("busy") or []:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise SlotRequestError(
+                f"participant {number}: each busy entry must be [start, end], "
+                f"not {pair!r}"
+            )
+        busy.append((_instant(pair[0], "busy"), _instant(pair[1], "busy")))
+    options = ReadOptions(owner_timezone=person.get("timezone", "UTC"))
+    margin = timedelta(days=1)
+    for path in person.get("calendars") or []:
+        calendar = open_source(str(path), base_dir=base, options=options)
+        report = calendar.read_busy(query.start - margin, query.end + margin)
+        busy += [(b.start, b.end) for b in report.intervals]
+    return busy
+
+
+def _minutes(data: dict[str, Any], key: str, low: int = 0) -> int:
+    value = data.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise SlotRequestError(
+            f"{key!r} is {value!r}; give a whole number of minutes, {low} or more"
+        )
+    return value
+
+
+def _instant(value: Any, key: str) -> datetime:
+    if not isinstance(value, str):
+        raise SlotRequestError(
+            f"{key!r} is {value!r}; write a time like 2027-01-11T09:00:00Z"
+        )
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise SlotRequestError(
+            f"{key!r} is {value!r}; write a time like 2027-01-11T09:00:00Z"
+        ) from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 @click.command()

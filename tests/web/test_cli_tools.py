@@ -157,3 +157,67 @@ def test_sync_command_reads_each_calendar(torace, tmp_path: Path) -> None:  # ty
 
     assert "calendars: 1  read: 1" in result.output
     assert db.session.scalars(db.select(BusyBlock)).all() != []
+
+
+@pytest.mark.parametrize(
+    ("request_body", "message"),
+    [
+        (
+            {
+                "length_minutes": 30,
+                "from": "2027-01-01T00:00:00Z",
+                "to": "2099-01-01T00:00:00Z",
+                "participants": [{}],
+            },
+            "at most 366 days",
+        ),
+        (
+            {
+                "length_minutes": 30,
+                "from": "2027-01-01T00:00:00Z",
+                "to": "2027-01-02T00:00:00Z",
+                "participants": [],
+            },
+            "non-empty list",
+        ),
+        (
+            {
+                "length_minutes": "thirty",
+                "from": "2027-01-01T00:00:00Z",
+                "to": "2027-01-02T00:00:00Z",
+                "participants": [{}],
+            },
+            "'length_minutes'",
+        ),
+        (
+            {
+                "length_minutes": 30,
+                "from": "2027-01-01T00:00:00Z",
+                "to": "2027-01-02T00:00:00Z",
+                "participants": [{"calendars": ["no.ics"]}],
+            },
+            "no.ics",
+        ),
+        (
+            {
+                "length_minutes": 30,
+                "from": "2027-01-01T00:00:00Z",
+                "to": "2027-01-02T00:00:00Z",
+                "participants": [{"busy": [["x"]]}],
+            },
+            "[start, end]",
+        ),
+        ({}, "missing key(s) length_minutes"),
+    ],
+)
+def test_bad_slot_request_gets_a_message(
+    tmp_path: Path, request_body: dict[str, object], message: str
+) -> None:
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request_body))
+
+    result = CliRunner().invoke(main, ["slots", str(path)])
+
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
