@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from web.audit import record
+from web.csv_export import to_csv
 from web.extensions import db
 from web.models import Feedback, FollowUp, MentoringSession, Person, Program, Series
 from web.models.types import utcnow
@@ -134,28 +133,23 @@ def export_csv(program: Program) -> str:
         .filter(Series.program_id == program.id)
         .order_by(MentoringSession.start, Feedback.id)
     )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for answer in rows:
-        session = answer.session
-        series = session.series
-        writer.writerow(
-            [
-                program.slug,
-                series.id,
-                session.id,
-                session.start.isoformat(),
-                answer.person.email,
-                answer.person.name,
-                series.role_of(answer.person_id),
-                answer.rating,
-                answer.helped,
-                answer.comment,
-                ""
-                if answer.keep_meeting is None
-                else ("yes" if answer.keep_meeting else "no"),
-                answer.updated_at.isoformat(),
-            ]
-        )
-    return out.getvalue()
+    return to_csv(EXPORT_COLUMNS, (_export_row(program, answer) for answer in rows))
+
+
+def _export_row(program: Program, answer: Feedback) -> list[object]:
+    session = answer.session
+    series = session.series
+    return [
+        program.slug,
+        series.id,
+        session.id,
+        session.start.isoformat(),
+        answer.person.email,
+        answer.person.name,
+        series.role_of(answer.person_id),
+        answer.rating,
+        answer.helped,
+        answer.comment,
+        "" if answer.keep_meeting is None else ("yes" if answer.keep_meeting else "no"),
+        answer.updated_at.isoformat(),
+    ]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
-from typing import Any
 
 from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user, login_required
 
+from web import csv_export
 from web.extensions import db
 from web.models import Program
 from web.reports import Table, program_report
@@ -131,13 +129,4 @@ def table_csv(slug: str, name: str):
 
 
 def to_csv(table: Table) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(table.columns)
-    for row in table.rows:
-        writer.writerow(_cell(value) for value in row)
-    return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    return "" if value is None else value
+    return csv_export.to_csv(table.columns, table.rows)
