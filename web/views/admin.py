@@ -8,6 +8,7 @@ and sessions answer 404. Outbox rows are scoped by recipient (see
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from flask import (
@@ -37,7 +38,9 @@ from web.models import (
     Series,
 )
 from web.models.types import utcnow
+from web.ratelimit import FixedWindow
 
+log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__)
 login_manager.login_view = "admin.login"
 WRITE_WAITING = ("pending", "failed")
@@ -91,12 +94,50 @@ def session_or_404(slug: str, series_id: int, session_id: int) -> MentoringSessi
 def login():
     if request.method == "POST":
         email = request.form.get("email", "").strip().lower()
+        wait = _login_wait(email)
+        if wait is not None:
+            log.warning(
+                "login attempts for %s from %s over the limit",
+                email,
+                request.remote_addr,
+            )
+            return render_template(
+                "error.html",
+                code=429,
+                title="Too many attempts",
+                message=f"Too many login attempts. Wait {wait} "
+                "seconds, then try again.",
+            ), 429
         admin = db.session.scalar(db.select(Admin).filter_by(email=email))
         if admin is not None and admin.check_password(request.form.get("password", "")):
             login_user(admin)
             return redirect(url_for("admin.index"))
         flash("Wrong email or password.")
     return render_template("admin/login.html")
+
+
+LOGIN_LIMITS = {"address": (30, 300), "email": (10, 300)}
+"""Login attempts allowed per client address and per email, per 5 minutes."""
+
+
+def _login_wait(email: str) -> int | None:
+    """Count a login attempt; return seconds to wait when it is over a limit."""
+    windows = current_app.extensions.setdefault(
+        "torace.login_limits",
+        {
+            kind: FixedWindow(f"login-{kind}", count, seconds)
+            for kind, (count, seconds) in LOGIN_LIMITS.items()
+        },
+    )
+    waits = [
+        wait
+        for wait in (
+            windows["address"].hit(request.remote_addr or "unknown"),
+            windows["email"].hit(email),
+        )
+        if wait is not None
+    ]
+    return int(max(waits)) + 1 if waits else None
 
 
 @bp.route("/logout", methods=["POST"])

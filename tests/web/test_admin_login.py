@@ -1,0 +1,21 @@
+from flask import Flask
+
+from web.extensions import db
+from web.models import Admin
+
+
+def test_repeated_wrong_passwords_are_slowed_down(app: Flask) -> None:
+    app.config["WTF_CSRF_ENABLED"] = False
+    account = Admin(email="lead@example.org", organisation_wide=True)
+    account.set_password("correct horse")
+    db.session.add(account)
+    db.session.commit()
+    client = app.test_client()
+    form = {"email": "lead@example.org", "password": "wrong"}
+
+    answers = [client.post("/login", data=form).status_code for _ in range(10)]
+    blocked = client.post("/login", data={**form, "password": "correct horse"})
+
+    assert answers == [200] * 10
+    assert blocked.status_code == 429
+    assert b"Too many login attempts" in blocked.data
