@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from web.booking import participant_links
 from web.calendar_writes import write_pending
 from web.extensions import db
+from web.filters import local
 from web.links import link_url
 from web.models import MentoringSession, Person, Series
 from web.outbox import deliver_pending, queue_mail
@@ -49,7 +50,8 @@ def send_reminders(now: datetime) -> int:
                 "reminder",
                 session.uid,
                 person,
-                f"Tomorrow: mentoring session {session.position} with {other.name}",
+                f"Reminder: mentoring session {session.position} with {other.name}, "
+                f"{local(session.start, person.timezone, '%a %d %b %H:%M %Z')}",
                 "reminder",
                 session=session,
                 series=series,
