@@ -21,6 +21,7 @@ from web.audit import record
 from web.availability import availability_for, program_window, read_busy
 from web.extensions import db
 from web.models import (
+    AuditEvent,
     Match,
     Membership,
     MentoringSession,
@@ -70,7 +71,23 @@ def engine_rules(program: Program, held: list[tuple[int, Interval]]) -> ProgramR
         synonyms=tuple(frozenset(g) for g in options.get("synonyms", [])),
         related=tuple(frozenset(g) for g in options.get("related", [])),
         held=tuple(held),
+        forbidden=turned_down_pairs(program),
     )
+
+
+def turned_down_pairs(program: Program) -> frozenset[tuple[int, int]]:
+    """(mentee, mentor) pairs of this program an administrator rejected or a
+    participant declined; a later run never proposes them again."""
+    rejected = db.select(AuditEvent.object_id).filter(
+        AuditEvent.action == "series.rejected", AuditEvent.object_type == "series"
+    )
+    rows = db.session.execute(
+        db.select(Series.mentee_id, Series.mentor_id).filter(
+            Series.program_id == program.id,
+            (Series.status == "declined") | Series.id.in_(rejected),
+        )
+    )
+    return frozenset((mentee, mentor) for mentee, mentor in rows)
 
 
 def run_matching(

@@ -217,3 +217,21 @@ def test_approve_run_due_and_feedback_end_to_end(  # type: ignore[no-untyped-def
     assert [(r["rating"], r["person_email"]) for r in rows] == [
         ("3", feedback[0]["To"].addresses[0].addr_spec)
     ]
+
+
+def test_rejected_pair_is_not_proposed_again(matched: Result, torace) -> None:  # type: ignore[no-untyped-def]
+    from web.overrides import reject
+
+    first = db.session.scalars(db.select(Series).order_by(Series.id)).first()
+    assert first is not None
+    pair = (first.mentee_id, first.mentor_id)
+    reject(first, "admin:lead@example.org", "Same school team already")
+
+    torace("match", "pilot", "--now", NOW)
+
+    again = [
+        s
+        for s in db.session.scalars(db.select(Series))
+        if (s.mentee_id, s.mentor_id) == pair and s.status != "cancelled"
+    ]
+    assert again == []
