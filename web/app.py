@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from config import Settings, load_settings
 from web.extensions import csrf, db, login_manager, migrate
@@ -44,6 +45,7 @@ def create_app(
     from web.views import speed as speed_views
 
     app.extensions["torace.tasks"] = tasks.make_huey(settings)
+    app.url_map.converters["int"] = DatabaseId
     app.register_blueprint(admin.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(calendar_views.bp)
@@ -54,6 +56,18 @@ def create_app(
     filters.register(app)
     holds.register()
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """An ``<int:...>`` URL part that fits the database's integer ids.
+
+    A larger number cannot name a row, and PostgreSQL would reject it with
+    an error, so such a URL is simply not found.
+    """
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _engine_options(url: str) -> dict[str, Any]:

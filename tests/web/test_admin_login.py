@@ -19,3 +19,20 @@ def test_repeated_wrong_passwords_are_slowed_down(app: Flask) -> None:
     assert answers == [200] * 10
     assert blocked.status_code == 429
     assert b"Too many login attempts" in blocked.data
+
+
+def test_huge_series_id_is_not_found(app: Flask) -> None:
+    from tests.web.factories import make_program
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    account = Admin(email="lead@example.org", organisation_wide=True)
+    account.set_password("correct horse")
+    db.session.add(account)
+    make_program("pilot")
+    db.session.commit()
+    client = app.test_client()
+    client.post("/login", data={"email": "lead@example.org", "password": "correct horse"})
+
+    response = client.get("/programs/pilot/series/99999999999999999999")
+
+    assert response.status_code == 404

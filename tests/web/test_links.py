@@ -244,3 +244,13 @@ def test_feedback_before_the_session_is_rejected(
     assert response.status_code == 422
     assert b"once the session has taken place" in response.data
     assert db.session.scalars(db.select(Feedback)).all() == []
+
+
+def test_link_pages_cannot_be_framed_or_leak_referrers(
+    series: Series, client: FlaskClient
+) -> None:
+    response = client.get(path_of(participant_links(series, series.mentee)["confirm"]))
+
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"

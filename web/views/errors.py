@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -24,6 +24,16 @@ def register(app: Flask) -> None:
             title="Form expired",
             message="This form has expired. Go back, reload the page and try again.",
         ), 400
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        # Link pages are one-button forms: never let another site frame them,
+        # and never send their token-bearing URL on as a Referer.
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
     @app.errorhandler(500)
     def server_error(error: Exception):
