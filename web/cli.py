@@ -21,6 +21,7 @@ from web.cli_programs import (
 from web.cli_tools import busy, demo, slots
 from web.extensions import db
 from web.models import Admin, Program
+from web.roster import EMAIL
 
 ADMIN_KEY = "torace.admin"
 
@@ -317,19 +318,25 @@ def admin_create(email: str, programs: tuple[str, ...]) -> None:
             f"administrator {acting.email} may not create administrators; "
             "ask an organisation-wide administrator"
         )
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise click.BadParameter(
+            f"{email!r} is not an email address; write it like lead@school.org",
+            param_hint="EMAIL",
+        )
+    scoped = [program_by_slug(slug) for slug in programs]
     password = os.environ.get("TORACE_ADMIN_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
     if len(password) < 8:
         raise click.ClickException("the password needs at least 8 characters")
-    email = email.strip().lower()
     account = db.session.scalar(db.select(Admin).filter_by(email=email))
     if account is None:
         account = Admin(email=email)
         db.session.add(account)
     account.set_password(password)
     account.organisation_wide = not programs
-    account.programs = [program_by_slug(slug) for slug in programs]
+    account.programs = scoped
     db.session.commit()
     scope = ", ".join(programs) if programs else "all programs"
     click.echo(f"administrator {email} can manage {scope}")

@@ -31,8 +31,28 @@ def test_huge_series_id_is_not_found(app: Flask) -> None:
     make_program("pilot")
     db.session.commit()
     client = app.test_client()
-    client.post("/login", data={"email": "lead@example.org", "password": "correct horse"})
+    client.post(
+        "/login", data={"email": "lead@example.org", "password": "correct horse"}
+    )
 
     response = client.get("/programs/pilot/series/99999999999999999999")
 
     assert response.status_code == 404
+
+
+def test_admin_create_rejects_a_bad_email_before_asking(app: Flask) -> None:
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from web.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["admin", "create", "not-an-email"],
+        obj=ScriptInfo(create_app=lambda: app),
+    )
+
+    assert result.exit_code == 2
+    assert "'not-an-email' is not an email address" in result.output
+    assert "Password" not in result.output
+    assert db.session.scalars(db.select(Admin)).all() == []
