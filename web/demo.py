@@ -68,5 +68,13 @@ def _sample_links(program: Program) -> list[str]:
     links = participant_links(series, mentee, session)
     links["feedback"] = link_url("feedback", mentee.id, session.id)
     links["rate"] = link_url("rate", mentee.id, session.id, extra="5")
+    links["preferences"] = link_url("preferences", mentee.id, mentee.id)
     links["unsubscribe"] = link_url("unsubscribe", mentee.id, mentee.id)
-    return [f"link ({name}, for {mentee.email}): {url}" for name, url in links.items()]
+    lines = [f"link ({name}, for {mentee.email}): {url}" for name, url in links.items()]
+
+    mentor = series.mentor
+    for purpose in ("my-mentoring", "connect"):
+        url = link_url(purpose, mentor.id, mentor.id)
+        lines.append(f"link ({purpose}, for {mentor.email}): {url}")
+    lines.append("feedback and rating links open once the session has taken place")
+    return lines
