@@ -90,6 +90,22 @@ def turned_down_pairs(program: Program) -> frozenset[tuple[int, int]]:
     return frozenset((mentee, mentor) for mentee, mentor in rows)
 
 
+def unreadable_calendars(person: Person) -> str:
+    """A sentence naming the person's calendars that could not be read, if any.
+
+    Such a calendar counts as busy over the whole range, which is a likelier
+    cause of "no common time" than the other person's diary.
+    """
+    failed = [c for c in person.calendars if c.status in ("error", "needs-reconnect")]
+    if not failed:
+        return ""
+    problem = failed[0].last_error or failed[0].status
+    return (
+        f" {person.name}'s calendar could not be read ({problem[:160]}), so their "
+        "time counts as busy; fix or reconnect that calendar."
+    )
+
+
 def run_matching(
     program: Program,
     now: datetime,
@@ -366,8 +382,11 @@ def _store_plan(
 
     for missing in plan.unmatched:
         request = requests[missing.request_id]
-        request.status, request.unmatched_reason = "unmatched", missing.message
-        summary.unmatched.append((request, missing.message))
+        message = missing.message
+        if missing.reason == "no-common-time":
+            message += unreadable_calendars(request.mentee)
+        request.status, request.unmatched_reason = "unmatched", message
+        summary.unmatched.append((request, message))
     record(
         actor,
         "matching.run",

@@ -235,3 +235,24 @@ def test_rejected_pair_is_not_proposed_again(matched: Result, torace) -> None:  
         if (s.mentee_id, s.mentor_id) == pair and s.status != "cancelled"
     ]
     assert again == []
+
+
+def test_unreadable_calendar_is_named_in_the_reason(torace, files: Path) -> None:  # type: ignore[no-untyped-def]
+    # Nothing listens on port 9 of the loopback address.
+    roster = ROSTER.replace(
+        "ada@example.org,Ada,mentee,North,,America/Chicago,,reading,,Mon-Fri 13:00-15:00,",
+        "ada@example.org,Ada,mentee,North,,America/Chicago,,reading,,Mon-Fri 13:00-15:00,"
+        "http://127.0.0.1:9/ada.ics",
+    )
+    (files / "roster.csv").write_text(roster)
+    torace("program", "load", str(files / "program.toml"))
+    torace("roster", "import", "pilot", str(files / "roster.csv"))
+
+    result = torace("match", "pilot", "--now", NOW)
+
+    ada = db.session.scalars(db.select(Request).join(Request.mentee)).all()
+    reason = next(
+        r.unmatched_reason for r in ada if r.mentee.email == "ada@example.org"
+    )
+    assert "Ada's calendar could not be read" in reason
+    assert "ada@example.org (reading)" in result.output
