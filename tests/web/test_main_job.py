@@ -239,11 +239,9 @@ def test_rejected_pair_is_not_proposed_again(matched: Result, torace) -> None:  
 
 def test_unreadable_calendar_is_named_in_the_reason(torace, files: Path) -> None:  # type: ignore[no-untyped-def]
     # Nothing listens on port 9 of the loopback address.
-    roster = ROSTER.replace(
-        "ada@example.org,Ada,mentee,North,,America/Chicago,,reading,,Mon-Fri 13:00-15:00,",
-        "ada@example.org,Ada,mentee,North,,America/Chicago,,reading,,Mon-Fri 13:00-15:00,"
-        "http://127.0.0.1:9/ada.ics",
-    )
+    ada = "ada@example.org,Ada,mentee,North,,America/Chicago,,reading,,"
+    ada += "Mon-Fri 13:00-15:00,"
+    roster = ROSTER.replace(ada, ada + "http://127.0.0.1:9/ada.ics")
     (files / "roster.csv").write_text(roster)
     torace("program", "load", str(files / "program.toml"))
     torace("roster", "import", "pilot", str(files / "roster.csv"))
