@@ -230,6 +230,9 @@ def feed(purpose: str, token: str, person: Person):
         _check_feed(person, url)
     except Rejected as rejected:
         return _render(purpose, token, person, 422, error=str(rejected))
+    # NOTE: the feed address is stored as given; a private feed address (a
+    # token in its path or query, or user:password@) is a secret in itself and
+    # is not yet encrypted at rest like passwords and refresh tokens are.
     connection = CalendarConnection(
         person=person, kind="ics-feed", url=url, account=redact_url(url)
     )
