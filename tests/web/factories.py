@@ -128,3 +128,18 @@ def held(series: Series) -> Series:
         session.status = "completed"
     db.session.commit()
     return series
+
+
+def add_mentor(program: Program, email: str) -> Person:
+    """Another mentor in ``program`` offering its first topic."""
+    mentor = make_person(email)
+    db.session.add(
+        Membership(
+            program=program,
+            person=mentor,
+            role="mentor",
+            offers=[program.topics[0].name],
+        )
+    )
+    db.session.commit()
+    return mentor

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web.factories import make_person, make_program, make_series
+from tests.web.factories import add_mentor, make_person, make_program, make_series
 from web.extensions import db
 from web.models import (
     Admin,
@@ -333,6 +333,8 @@ def test_rerun_matching_matches_an_open_request(app: Flask, login: Login) -> Non
         program, make_person("ivy@example.org"), make_person("jo@example.org")
     )
     reject(series, "test", "try again")
+    # A rejected pair is never proposed again, so another mentor is needed.
+    other = add_mentor(program, "kim@example.org")
 
     login("lead@example.org").post("/programs/fresh/match")
 
@@ -341,6 +343,7 @@ def test_rerun_matching_matches_an_open_request(app: Flask, login: Login) -> Non
     ).all()
     assert len(found) == 1
     assert found[0].match.request.status == "matched"
+    assert found[0].mentor_id == other.id
 
 
 def test_rerun_matching_mails_approval_request(app: Flask, login: Login) -> None:
@@ -349,6 +352,7 @@ def test_rerun_matching_mails_approval_request(app: Flask, login: Login) -> None
         program, make_person("ivy@example.org"), make_person("jo@example.org")
     )
     reject(series, "test", "try again")
+    add_mentor(program, "kim@example.org")
 
     login("lead@example.org").post("/programs/fresh/match")
 

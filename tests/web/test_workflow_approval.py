@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web.factories import make_person, make_program, make_series
+from tests.web.factories import add_mentor, make_person, make_program, make_series
 from web.booking import approve, request_approval
 from web.extensions import db
 from web.links import link_url
@@ -165,6 +165,7 @@ def test_matching_run_asks_for_approval(app: Flask, pending: Series) -> None:
     from web.overrides import reject
 
     reject(pending, "test", "match again")
+    add_mentor(pending.program, "kim@example.org")
     result = CliRunner().invoke(
         main,
         ["match", "pilot", "--now", "2026-12-01T00:00:00Z"],
