@@ -93,6 +93,14 @@ def read_roster(program: Program, path: Path) -> list[RosterRow]:
     reader = csv.DictReader(text.splitlines())
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing and len(header) == 1 and ";" in header[0]:
+        raise RosterError(
+            path,
+            [
+                "line 1: the columns are separated by ';'; save the file as "
+                "comma-separated CSV (in a spreadsheet: CSV UTF-8, comma)"
+            ],
+        )
     if missing:
         raise RosterError(
             path,
@@ -105,9 +113,20 @@ def read_roster(program: Program, path: Path) -> list[RosterRow]:
     rows: list[RosterRow] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    for line, raw in enumerate(reader, start=2):
+    for raw in reader:
+        # line_num counts physical lines, so blank lines and quoted line
+        # breaks keep the numbers a spreadsheet shows.
+        line = reader.line_num
+        extra = raw.pop(None, None)
         values = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         if not any(values.values()):
+            continue
+        if extra and any(value.strip() for value in extra):
+            problems.append(
+                f"line {line}: {len(header) + len(extra)} values but the header "
+                f"has {len(header)} columns; remove the extra values or quote "
+                "a value that contains a comma"
+            )
             continue
         row, row_problems = _check_row(program, line, values, path.parent)
         problems += row_problems

@@ -115,3 +115,28 @@ def test_missing_header_column_is_reported(program: Program, tmp_path: Path) -> 
 
     with pytest.raises(RosterError, match="line 1: missing column"):
         import_roster(program, path)
+
+
+def test_semicolon_separated_file_is_named(program: Program, tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_text(HEADER.replace(",", ";") + "ana@example.org;Ana;mentor\n")
+
+    with pytest.raises(RosterError, match="separated by ';'"):
+        import_roster(program, path)
+
+
+def test_row_with_extra_values_is_reported(program: Program, tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "ana@example.org,Ana,mentor,North,,UTC,classroom management,,,,,surplus\n",
+    )
+
+    with pytest.raises(RosterError, match="line 2: 12 values but the header has 11"):
+        import_roster(program, path)
+
+
+def test_line_numbers_count_blank_lines(program: Program, tmp_path: Path) -> None:
+    path = write(tmp_path, "\nnot-an-email,Ben,mentee,South,,UTC,,,,,\n")
+
+    with pytest.raises(RosterError, match="line 3, column email"):
+        import_roster(program, path)
