@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 DEV_SECRET_KEY = "torace-development-key-not-secret"
+MIN_SECRET_LENGTH = 32
 
 
 class SettingsError(ValueError):
@@ -176,6 +177,12 @@ def _check(settings: Settings, *, secret_given: bool) -> None:
             "TORACE_ENV=production needs TORACE_SECRET_KEY: set it to a long "
             "random string, for example the output of "
             "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+        )
+    if settings.production and len(settings.secret_key) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"TORACE_SECRET_KEY has {len(settings.secret_key)} characters; in "
+            f"production use at least {MIN_SECRET_LENGTH}, for example the output "
+            "of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
         )
     if settings.smtp_security not in {"none", "starttls", "tls"}:
         raise SettingsError(

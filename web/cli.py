@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from config import SettingsError
 from web.app import configure_logging, create_app
 from web.cli_calls import call
 from web.cli_common import parse_instant, program_by_slug
@@ -27,7 +28,10 @@ ADMIN_KEY = "torace.admin"
 
 
 def _create_app():
-    return create_app()
+    try:
+        return create_app()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)

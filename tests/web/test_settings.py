@@ -77,3 +77,8 @@ def test_toml_file_is_read_and_environment_wins(tmp_path: Path) -> None:
 def test_bad_setting_names_the_variable(variable: str, value: str, named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings({variable: value})
+
+
+def test_short_production_secret_key_is_rejected() -> None:
+    with pytest.raises(SettingsError, match="at least 32"):
+        load_settings({"TORACE_ENV": "production", "TORACE_SECRET_KEY": "short"})
