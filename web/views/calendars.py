@@ -30,6 +30,7 @@ from calendar_sync.feed import IcsFeedSource, new_session, redact_url
 from calendar_sync.google import google_auth_url, google_exchange_code
 from calendar_sync.ics import parse_calendar
 from calendar_sync.sources import open_source
+from web.addresses import AddressRejected, check_public
 from web.audit import record
 from web.availability import read_options_for_person
 from web.extensions import csrf, db
@@ -289,6 +290,10 @@ def _discover(person: Person) -> dict[str, Any]:
             f"{url or 'The address'!r} is not a web address; paste the CalDAV "
             "address that starts with https://."
         )
+    try:
+        check_public(url, settings())
+    except AddressRejected as rejected:
+        raise Rejected(f"Torace cannot use {redact_url(url)}: {rejected}.") from None
     timeout = settings().calendar_timeout_seconds
     try:
         found = discover_calendars(url, username or None, password, timeout)
@@ -355,6 +360,10 @@ def _check_feed(person: Person, url: str) -> None:
             f"{url or 'The address'!r} is not a web address; paste the feed "
             "address (it often ends in .ics) that starts with https://."
         )
+    try:
+        check_public(url, settings())
+    except AddressRejected as rejected:
+        raise Rejected(f"Torace cannot use {redact_url(url)}: {rejected}.") from None
     options = read_options_for_person(person)
     timeout = settings().calendar_timeout_seconds
     try:
