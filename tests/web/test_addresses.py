@@ -3,9 +3,7 @@ import pytest
 from config import load_settings
 from web.addresses import AddressRejected, check_public
 
-PRODUCTION = load_settings(
-    {"TORACE_ENV": "production", "TORACE_SECRET_KEY": "k" * 40}
-)
+PRODUCTION = load_settings({"TORACE_ENV": "production", "TORACE_SECRET_KEY": "k" * 40})
 
 
 @pytest.mark.parametrize(
