@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +71,14 @@ def _spawn(args: list[str], folder: Path, port: int) -> subprocess.Popen[bytes]:
     return process
 
 
-def start_radicale(folder: Path) -> CalDAVServer:
-    """Start Radicale with no authentication check and filesystem storage."""
+def start_radicale(
+    folder: Path, extra_args: Sequence[str] = ("--auth-type", "none")
+) -> CalDAVServer:
+    """Start Radicale with filesystem storage; by default it checks no login.
+
+    ``extra_args`` replaces the authentication options, for example with an
+    htpasswd file, and may add others such as ``--logging-level info``.
+    """
     port = free_port()
     args = [
         sys.executable,
@@ -83,8 +90,7 @@ def start_radicale(folder: Path) -> CalDAVServer:
         f"127.0.0.1:{port}",
         "--storage-filesystem-folder",
         str(folder / "collections"),
-        "--auth-type",
-        "none",
+        *extra_args,
     ]
     process = _spawn(args, folder, port)
     root = f"http://127.0.0.1:{port}/"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.calendar_sync.servers import free_port, wait_for_port
+from tests.calendar_sync.servers import free_port, start_radicale
 from tests.fakes.google_fake import GoogleFake
 from tests.fakes.tls import TlsFiles, make_loopback_cert
 from tests.web.factories import make_person, make_program
@@ -31,38 +29,25 @@ def radicale(tmp_path_factory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("radicale-auth")
     users = folder / "users"
     users.write_text(f"{USER}:{PASSWORD}\n")
-    port = free_port()
-    log_path = folder / "server.log"
-    args = [
-        sys.executable,
-        "-m",
-        "radicale",
-        "--config",
-        "",
-        "--server-hosts",
-        f"127.0.0.1:{port}",
-        "--storage-filesystem-folder",
-        str(folder / "collections"),
-        "--auth-type",
-        "htpasswd",
-        "--auth-htpasswd-filename",
-        str(users),
-        "--auth-htpasswd-encryption",
-        "plain",
-    ]
-    with log_path.open("wb") as output:
-        process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT)
-    wait_for_port(port, process, log_path)
-    root = f"http://127.0.0.1:{port}/"
+    server = start_radicale(
+        folder,
+        [
+            "--auth-type",
+            "htpasswd",
+            "--auth-htpasswd-filename",
+            str(users),
+            "--auth-htpasswd-encryption",
+            "plain",
+        ],
+    )
     session = requests.Session()
     session.trust_env = False
     session.auth = (USER, PASSWORD)
     for name in ("work", "home"):
-        reply = session.request("MKCALENDAR", f"{root}{USER}/{name}/", timeout=10)
-        reply.raise_for_status()
-    yield root
-    process.terminate()
-    process.wait(timeout=10)
+        url = f"{server.root_url}{USER}/{name}/"
+        session.request("MKCALENDAR", url, timeout=10).raise_for_status()
+    yield server.root_url
+    server.stop()
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ import json
 import logging
 import math
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +20,7 @@ from sqlalchemy import text
 
 from calendar_sync.google import SCOPES
 from calendar_sync.microsoft import MicrosoftAuth
-from tests.calendar_sync.servers import free_port, wait_for_port
+from tests.calendar_sync.servers import start_radicale
 from tests.fakes import loopback_session
 from tests.fakes.google_fake import GoogleFake
 from tests.fakes.microsoft_fake import MicrosoftFake
@@ -351,29 +349,9 @@ def test_microsoft_revoked_grant_needs_reconnect(app, microsoft, tls):
 def radicale_log(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """Radicale without authentication, logging every request."""
     folder = tmp_path_factory.mktemp("radicale-sync")
-    port = free_port()
-    log_path = folder / "server.log"
-    args = [
-        sys.executable,
-        "-m",
-        "radicale",
-        "--config",
-        "",
-        "--server-hosts",
-        f"127.0.0.1:{port}",
-        "--storage-filesystem-folder",
-        str(folder / "collections"),
-        "--auth-type",
-        "none",
-        "--logging-level",
-        "info",
-    ]
-    with log_path.open("wb") as output:
-        process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT)
-    wait_for_port(port, process, log_path)
-    yield f"http://127.0.0.1:{port}/", log_path
-    process.terminate()
-    process.wait(timeout=10)
+    server = start_radicale(folder, ["--auth-type", "none", "--logging-level", "info"])
+    yield server.root_url, folder / "server.log"
+    server.stop()
 
 
 def make_caldav_calendar(base: str, name: str, meeting: datetime) -> str:
