@@ -1,4 +1,4 @@
-"""The booking workflow: approval, invitations, answers and cancellations."""
+"""The booking workflow: approval, invitations, confirmations and cancellations."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def series_fingerprint(series: Series, person: Person | None = None) -> str:
-    """The state a series link is issued for, as seen by ``person``.
+    """Return the state a series link is issued for, as seen by ``person``.
 
     One participant's confirmation ends that participant's own confirm and
     decline links but leaves the other participant's links working.
@@ -35,7 +35,7 @@ def series_fingerprint(series: Series, person: Person | None = None) -> str:
 
 
 def session_fingerprint(session: MentoringSession, person: Person | None = None) -> str:
-    """The state a session link is issued for: its time, which SEQUENCE counts.
+    """Return the state a session link is issued for: its iCalendar SEQUENCE.
 
     A confirmation leaves cancel and another-time links working; a move or a
     cancellation raises the sequence and ends them.
@@ -199,7 +199,7 @@ def send_invitation(session: MentoringSession, method: str) -> None:
 def participant_links(
     series: Series, person: Person, session: MentoringSession | None = None
 ) -> dict[str, str]:
-    """The signed links a participant gets in a series email."""
+    """Build the signed links a participant gets in a series email."""
     fingerprint = series_fingerprint(series, person)
     links = {
         "confirm": link_url("confirm", person.id, series.id, fingerprint),

@@ -287,7 +287,7 @@ def feedback() -> None:
 @click.option("--output", type=click.Path(path_type=Path), help="File; default stdout.")
 @with_appcontext
 def feedback_export(slug: str, fmt: str, output: Path | None) -> None:
-    """Write every feedback answer of program SLUG as CSV."""
+    """Write every feedback response of program SLUG as CSV."""
     from web.feedback import export_csv
 
     text = export_csv(managed_program(slug))

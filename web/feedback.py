@@ -150,6 +150,12 @@ def _export_row(program: Program, answer: Feedback) -> list[object]:
         answer.rating,
         answer.helped,
         answer.comment,
-        "" if answer.keep_meeting is None else ("yes" if answer.keep_meeting else "no"),
+        _yes_no(answer.keep_meeting),
         answer.updated_at.isoformat(),
     ]
+
+
+def _yes_no(value: bool | None) -> str:
+    if value is None:
+        return ""
+    return "yes" if value else "no"

@@ -37,7 +37,7 @@ Progress = Callable[[str, int, int], None]
 
 
 class ProgramSettingsError(ValueError):
-    """The program cannot be matched as configured; the message says what to change."""
+    """The program cannot be matched as configured; the message names the setting."""
 
 
 @dataclass
@@ -91,7 +91,7 @@ def turned_down_pairs(program: Program) -> frozenset[tuple[int, int]]:
 
 
 def unreadable_calendars(person: Person) -> str:
-    """A sentence naming the person's calendars that could not be read, if any.
+    """Return a sentence naming the person's unreadable calendars, or "".
 
     Such a calendar counts as busy over the whole range, which is a likelier
     cause of "no common time" than the other person's diary.
