@@ -358,15 +358,25 @@ def to_session(start: int, length: int) -> PlannedSession:
 
 
 def check_slot(
-    query: SlotQuery, participants: Sequence[Availability], start: datetime
+    query: SlotQuery,
+    participants: Sequence[Availability],
+    start: datetime,
+    names: Sequence[str] = (),
 ) -> str | None:
-    """Return None when ``start`` would be listed, else why it would not."""
+    """Return None when ``start`` would be listed, else why it would not.
+
+    ``names`` labels the participants in the reason, in the same order;
+    without them they are "participant 1", "participant 2" and so on.
+    """
     search = prepare(query, participants)
-    return explain_start(search, participants, start)
+    return explain_start(search, participants, start, names)
 
 
 def explain_start(
-    search: Search, participants: Sequence[Availability], start: datetime
+    search: Search,
+    participants: Sequence[Availability],
+    start: datetime,
+    names: Sequence[str] = (),
 ) -> str | None:
     """Check one start against a prepared search; None means bookable."""
     require_aware(start, "requested start")
@@ -398,18 +408,23 @@ def explain_start(
             f" from {describe_minutes(anchor)}."
         )
 
-    return explain_busy(search, participants, minute, label)
+    return explain_busy(search, participants, minute, label, names)
 
 
 def explain_busy(
-    search: Search, participants: Sequence[Availability], minute: int, label: str
+    search: Search,
+    participants: Sequence[Availability],
+    minute: int,
+    label: str,
+    names: Sequence[str] = (),
 ) -> str | None:
     """Say whether busy time or its buffer blocks the session at ``minute``."""
     end = minute + search.length
     for number, person in enumerate(participants, start=1):
         starts, ends = person_busy(person)
         if overlaps_any(starts, ends, np.array([minute]), np.array([end]))[0]:
-            return f"{label} is busy for participant {number}."
+            name = names[number - 1] if number <= len(names) else None
+            return f"{label} is busy for {name or f'participant {number}'}."
 
     one = np.array([minute])
     if overlaps_any(

@@ -124,13 +124,9 @@ def why_not(session: MentoringSession, start: datetime, now: datetime) -> str | 
     """None if ``session`` may move to ``start``, else the reason it may not."""
     view = pair_view(session.series, now)
     others = [(s.start, s.end) for s in _others(session)]
-    reason = check_slot(view.query, _with_busy(view, others), start)
-    if reason is not None:
-        # The engine numbers people in the order they were given: mentor first.
-        series = session.series
-        reason = reason.replace("participant 1", series.mentor.name).replace(
-            "participant 2", series.mentee.name
-        )
+    series = session.series
+    names = (series.mentor.name, series.mentee.name)
+    reason = check_slot(view.query, _with_busy(view, others), start, names)
     if reason is None and not keeps_gap(session, start, view.gap):
         days = view.gap.days
         reason = (

@@ -292,3 +292,24 @@ def test_grid_does_not_move_with_the_query_start(
     assert early == late
     assert early[0] == day_start
     assert all((s - day_start).total_seconds() % (grid * 60) == 0 for s in early)
+
+
+def test_check_slot_names_the_busy_participant() -> None:
+    start = datetime(2026, 7, 6, 10, tzinfo=UTC)
+    free = Availability(timezone="UTC", hours="Mon-Fri 09:00-17:00")
+    busy = Availability(
+        timezone="UTC",
+        hours="Mon-Fri 09:00-17:00",
+        busy=((start, start + timedelta(hours=1)),),
+    )
+    query = SlotQuery(
+        length_minutes=60,
+        start=start - timedelta(hours=1),
+        end=start + timedelta(hours=5),
+    )
+
+    named = check_slot(query, [free, busy], start, names=("Maya", "Ada"))
+    unnamed = check_slot(query, [free, busy], start)
+
+    assert named is not None and "busy for Ada" in named
+    assert unnamed is not None and "busy for participant 2" in unnamed
